@@ -1,0 +1,49 @@
+# partnerdesk — `make demo` to try it, `make test` to check it.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PD     := $(BIN)/partnerdesk
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: demo test install dev messages lint check serve worker clean help
+
+help:
+	@echo "make demo   install, migrate, load demo data, serve http://$(HOST):$(PORT)"
+	@echo "make test   install dev extras, lint, checks, and the whole test suite"
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+
+messages: install
+	$(PD) compile-catalogs
+
+demo: install messages
+	$(PD) migrate --noinput
+	$(PD) demo-data --write var/demo-partners.json
+	@echo "Serving http://$(HOST):$(PORT)/  (API: http://$(HOST):$(PORT)/api/v1/docs; Ctrl-C stops)"
+	$(PD) runserver $(HOST):$(PORT) --noreload
+
+lint: dev
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+check: dev messages
+	$(PD) check
+	$(PD) makemigrations --check --dry-run
+
+test: dev messages lint check
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) var build src/*.egg-info

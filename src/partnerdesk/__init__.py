@@ -1,0 +1,1 @@
+"""partnerdesk: the technical support benefits of a partner program."""

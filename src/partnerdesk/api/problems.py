@@ -1,0 +1,96 @@
+"""Every error the API returns is ``application/problem+json`` (RFC 9457) with a stable
+``code``; this module is the one place domain errors become HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, JsonResponse
+from django.utils.translation import gettext as _
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from partnerdesk.core.exceptions import (
+    ApplicationError,
+    NotAuthenticated,
+    NotFound,
+    ValidationFailed,
+)
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class FieldError(Schema):
+    path: str
+    message: str
+
+
+class Problem(Schema):
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldError] | None = None
+
+
+def problem_response(error: ApplicationError) -> JsonResponse:
+    body: dict[str, Any] = {
+        "type": f"urn:partnerdesk:problem:{error.code}",
+        "title": str(error.title),
+        "status": error.status,
+        "detail": str(error.detail),
+        "code": error.code,
+        **error.extra,
+    }
+    return JsonResponse(body, status=error.status, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def _ninja_error_path(loc: list) -> str:
+    # ninja prefixes the source ("body", "query", "path") and the parameter's own name.
+    parts = list(loc)
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie", "form"}:
+        parts = parts[2:] if parts[0] == "body" and len(parts) > 1 else parts[1:]
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "$"
+
+
+def install_problem_handlers(api: NinjaAPI) -> None:
+    @api.exception_handler(ApplicationError)
+    def application_error(request: HttpRequest, exc: ApplicationError):
+        return problem_response(exc)
+
+    @api.exception_handler(NinjaValidationError)
+    def validation_error(request: HttpRequest, exc: NinjaValidationError):
+        errors = [
+            {"path": _ninja_error_path(e.get("loc", [])), "message": e.get("msg", "")}
+            for e in exc.errors
+        ]
+        return problem_response(ValidationFailed(errors))
+
+    @api.exception_handler(AuthenticationError)
+    def authentication_error(request: HttpRequest, exc: AuthenticationError):
+        return problem_response(NotAuthenticated())
+
+    @api.exception_handler(Http404)
+    def not_found(request: HttpRequest, exc: Http404):
+        return problem_response(NotFound())
+
+    @api.exception_handler(HttpError)
+    def http_error(request: HttpRequest, exc: HttpError):
+        error = ApplicationError(_("The request could not be completed."))
+        error.status = exc.status_code
+        error.code = {
+            404: "not_found",
+            405: "method_not_allowed",
+            429: "rate_limited",
+        }.get(exc.status_code, "http_error")
+        error.title = str(exc)
+        return problem_response(error)
+
+
+# The statuses every authenticated operation may answer with, for the OpenAPI document.
+COMMON_ERRORS = {401: Problem, 403: Problem, 422: Problem}

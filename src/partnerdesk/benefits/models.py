@@ -1,0 +1,290 @@
+from __future__ import annotations
+
+import datetime
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from partnerdesk.core.models import OrganizationScopedQuerySet
+from partnerdesk.partners.models import CompetencyKind, Offer
+
+
+class Deployment(models.TextChoices):
+    ON_PREMISES = "on_premises", _("On-premises")
+    CLOUD = "cloud", _("Cloud")
+
+
+class Benefit(models.Model):
+    """A support benefit of the program (Microsoft Product Support, Signature Cloud Support)."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    covers = models.CharField(
+        _("covers"), max_length=16, choices=Deployment.choices, help_text=_("Products it covers.")
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("benefit")
+        verbose_name_plural = _("benefits")
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Allotment(models.TextChoices):
+    LIMITED = "limited", _("A number of incidents")
+    UNLIMITED = "unlimited", _("Unlimited")
+    NOT_ELIGIBLE = "not_eligible", _("Not eligible")
+
+
+class AllotmentRule(models.Model):
+    """One cell of the program's table: what an offer in a competency kind is entitled to."""
+
+    benefit = models.ForeignKey(
+        Benefit, verbose_name=_("benefit"), on_delete=models.CASCADE, related_name="rules"
+    )
+    offer = models.CharField(_("offer"), max_length=16, choices=Offer.choices)
+    competency_kind = models.CharField(
+        _("competency kind"), max_length=8, choices=CompetencyKind.choices
+    )
+    allotment = models.CharField(_("allotment"), max_length=16, choices=Allotment.choices)
+    incidents = models.PositiveIntegerField(_("incidents"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("allotment rule")
+        verbose_name_plural = _("allotment rules")
+        ordering = ["benefit", "offer", "competency_kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["benefit", "offer", "competency_kind"], name="allotment_rule_unique_cell"
+            ),
+            models.CheckConstraint(
+                name="allotment_rule_incidents_iff_limited",
+                condition=(Q(allotment=Allotment.LIMITED, incidents__gt=0))
+                | (~Q(allotment=Allotment.LIMITED) & Q(incidents__isnull=True)),
+                violation_error_message=_(
+                    "Give a positive number of incidents for a limited allotment, and none "
+                    "otherwise."
+                ),
+            ),
+            models.CheckConstraint(
+                name="allotment_rule_competency_kind_matches_offer",
+                condition=(Q(offer=Offer.ACTION_PACK, competency_kind=CompetencyKind.NONE))
+                | (
+                    Q(offer__in=[Offer.SILVER, Offer.GOLD])
+                    & ~Q(competency_kind=CompetencyKind.NONE)
+                ),
+                violation_error_message=_(
+                    "Action Pack rules have no competency kind; Silver and Gold rules need one."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.benefit} · {self.get_offer_display()} · {self.get_competency_kind_display()}"
+
+    @property
+    def is_eligible(self) -> bool:
+        return self.allotment != Allotment.NOT_ELIGIBLE
+
+    @property
+    def allowance(self) -> int | None:
+        """Incidents granted; None means unlimited."""
+        return self.incidents if self.allotment == Allotment.LIMITED else None
+
+
+class EntitlementState(models.TextChoices):
+    NOT_ACTIVATED = "not_activated", _("Not activated")
+    ACTIVATION_PENDING = "activation_pending", _("Activation pending")
+    ACTIVE = "active", _("Active")
+    EXPIRED = "expired", _("Expired")
+    LAPSED = "lapsed", _("Lapsed with its membership")
+
+
+# States in which an entitlement is the organization's current one for its benefit.
+CURRENT_STATES = (
+    EntitlementState.NOT_ACTIVATED,
+    EntitlementState.ACTIVATION_PENDING,
+    EntitlementState.ACTIVE,
+)
+
+
+class EntitlementStatus(models.TextChoices):
+    """What partners see (and the API returns): the state, refined by balance and dates."""
+
+    NOT_ACTIVATED = "not_activated", _("Not activated")
+    ACTIVATION_PENDING = "activation_pending", _("Activation pending")
+    ACTIVE = "active", _("Active")
+    EXHAUSTED = "exhausted", _("Exhausted")
+    EXPIRED = "expired", _("Expired")
+
+
+class EntitlementQuerySet(OrganizationScopedQuerySet):
+    def current(self) -> EntitlementQuerySet:
+        return self.filter(state__in=CURRENT_STATES)
+
+    def visible(self) -> EntitlementQuerySet:
+        return self.exclude(state=EntitlementState.LAPSED)
+
+
+class Entitlement(models.Model):
+    """An organization's right to a benefit, derived from its best active membership.
+
+    ``balance`` and ``used`` change only through ``benefits.services.ledger_post``, together
+    with a ledger entry, so ``balance`` always equals the sum of the ledger's deltas. For an
+    unlimited entitlement (``allowance`` is null) the balance is still the ledger's sum but
+    may go below zero: uses are recorded, never refused.
+    """
+
+    organization = models.ForeignKey(
+        "partners.Organization",
+        verbose_name=_("organization"),
+        on_delete=models.CASCADE,
+        related_name="entitlements",
+    )
+    benefit = models.ForeignKey(
+        Benefit, verbose_name=_("benefit"), on_delete=models.PROTECT, related_name="entitlements"
+    )
+    membership = models.ForeignKey(
+        "partners.Membership",
+        verbose_name=_("granting membership"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="entitlements",
+    )
+    offer = models.CharField(_("offer"), max_length=40)
+    competency_name = models.CharField(_("competency"), max_length=120, blank=True)
+    state = models.CharField(
+        _("state"),
+        max_length=24,
+        choices=EntitlementState.choices,
+        default=EntitlementState.NOT_ACTIVATED,
+    )
+    allowance = models.PositiveIntegerField(_("allowance"), null=True, blank=True)
+    used = models.IntegerField(_("used"), default=0)
+    balance = models.IntegerField(_("balance"), default=0)
+    activation_deadline = models.DateField(_("last date to activate"))
+    activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
+    expires_on = models.DateField(_("expires"), null=True, blank=True)
+    access_id = models.CharField(_("Access ID"), max_length=64, null=True, blank=True, unique=True)
+    contract_id = models.CharField(
+        _("Contract ID"), max_length=64, null=True, blank=True, unique=True
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+
+    objects = EntitlementQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("entitlement")
+        verbose_name_plural = _("entitlements")
+        ordering = ["organization", "benefit__position", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="entitlement_balance_not_negative",
+                condition=Q(allowance__isnull=True) | Q(balance__gte=0),
+            ),
+            models.CheckConstraint(name="entitlement_used_not_negative", condition=Q(used__gte=0)),
+            models.UniqueConstraint(
+                fields=["organization", "benefit"],
+                condition=Q(state__in=CURRENT_STATES),
+                name="entitlement_one_current_per_benefit",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.benefit} — {self.organization}"
+
+    @property
+    def is_unlimited(self) -> bool:
+        return self.allowance is None
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.allowance is None else max(self.balance, 0)
+
+    @property
+    def expires(self) -> datetime.date | None:
+        """The date that matters now: expiry once active, else the last date to activate."""
+        if self.state in (EntitlementState.ACTIVE, EntitlementState.EXPIRED):
+            return self.expires_on
+        return self.activation_deadline
+
+    def status_on(self, day: datetime.date) -> str:
+        if self.state == EntitlementState.ACTIVE:
+            if self.expires_on is not None and self.expires_on < day:
+                return EntitlementStatus.EXPIRED
+            if self.allowance is not None and self.balance <= 0:
+                return EntitlementStatus.EXHAUSTED
+            return EntitlementStatus.ACTIVE
+        if self.state == EntitlementState.NOT_ACTIVATED and self.activation_deadline < day:
+            return EntitlementStatus.EXPIRED
+        if self.state in (EntitlementState.EXPIRED, EntitlementState.LAPSED):
+            return EntitlementStatus.EXPIRED
+        return self.state
+
+
+class LedgerKind(models.TextChoices):
+    GRANT = "grant", _("Grant")
+    CONSUME = "consume", _("Use")
+    REFUND = "refund", _("Refund")
+    EXPIRE = "expire", _("Expiry")
+    ADJUSTMENT = "adjustment", _("Adjustment")
+
+
+# How each kind moves the "used" counter; every other kind moves only the balance.
+USED_DELTA = {LedgerKind.CONSUME: 1, LedgerKind.REFUND: -1}
+
+
+class LedgerEntry(models.Model):
+    """Append-only: an entry is never changed or deleted; corrections are new entries."""
+
+    entitlement = models.ForeignKey(
+        Entitlement,
+        verbose_name=_("entitlement"),
+        on_delete=models.PROTECT,
+        related_name="ledger_entries",
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=LedgerKind.choices)
+    delta = models.IntegerField(_("change"))
+    balance_after = models.IntegerField(_("balance after"))
+    allowance_after = models.PositiveIntegerField(_("allowance after"), null=True, blank=True)
+    actor = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["entitlement", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="ledger_consume_and_refund_are_one_incident",
+                condition=~Q(kind__in=[LedgerKind.CONSUME, LedgerKind.REFUND])
+                | Q(kind=LedgerKind.CONSUME, delta=-1)
+                | Q(kind=LedgerKind.REFUND, delta=1),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.delta:+d}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Ledger entries are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError("Ledger entries are append-only.")

@@ -1,0 +1,64 @@
+"""One family of domain errors; ``api`` maps them to problem+json, ``web`` to messages.
+
+Each subclass carries a stable ``code`` (part of the public contract), an HTTP status and
+a default, translatable message. Raise them from services and selectors only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+
+class ApplicationError(Exception):
+    code = "application_error"
+    status = 400
+    title = _("The request could not be completed.")
+    default_detail = _("The request could not be completed.")
+
+    def __init__(self, detail: Any = None, *, extra: dict[str, Any] | None = None) -> None:
+        self.detail = detail if detail is not None else self.default_detail
+        self.extra = extra or {}
+        super().__init__(str(self.detail))
+
+
+class NotAuthenticated(ApplicationError):
+    code = "not_authenticated"
+    status = 401
+    title = _("Authentication required")
+    default_detail = _("Sign in, or send a valid API token.")
+
+
+class NotAuthorized(ApplicationError):
+    code = "not_authorized"
+    status = 403
+    title = _("Not authorized")
+    default_detail = _("You are not authorized for this action.")
+
+
+class RoleRequired(ApplicationError):
+    code = "role_required"
+    status = 403
+    title = _("Role required")
+    default_detail = _("Your role does not allow this action.")
+
+
+class NotFound(ApplicationError):
+    code = "not_found"
+    status = 404
+    title = _("Not found")
+    default_detail = _("The requested object does not exist.")
+
+
+class ValidationFailed(ApplicationError):
+    """Malformed input; ``errors`` is a list of ``{"path": ..., "message": ...}``."""
+
+    code = "validation_error"
+    status = 422
+    title = _("Invalid input")
+    default_detail = _("The input is not valid.")
+
+    def __init__(self, errors: list[dict[str, str]], detail: Any = None) -> None:
+        super().__init__(detail, extra={"errors": errors})
+        self.errors = errors

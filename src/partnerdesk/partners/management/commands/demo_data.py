@@ -1,0 +1,40 @@
+import json
+from pathlib import Path
+
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from partnerdesk.accounts.models import User
+from partnerdesk.partners.demo import DEMO_PASSWORD, OPERATOR_EMAIL, demo_partners
+from partnerdesk.partners.services import partners_import
+
+
+class Command(BaseCommand):
+    help = "Load the demo partners (idempotent) and print their sign-ins."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--write", metavar="FILE", help="Also write the import file here.")
+
+    def handle(self, *args, write: str | None, **options):
+        data = demo_partners(timezone.localdate())
+        if write:
+            Path(write).parent.mkdir(parents=True, exist_ok=True)
+            Path(write).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        partners_import(data=data)
+        operator = User.objects.filter(email=OPERATOR_EMAIL).first()
+        if operator is None:
+            User.objects.create_superuser(OPERATOR_EMAIL, DEMO_PASSWORD, name="Olga Operator")
+        emails = [u["email"] for org in data["organizations"] for u in org["users"]]
+        for user in User.objects.filter(email__in=emails):
+            if not user.has_usable_password():
+                user.set_password(DEMO_PASSWORD)
+                user.save(update_fields=["password"])
+        self.stdout.write(_("Demo sign-ins (password: %(password)s)") % {"password": DEMO_PASSWORD})
+        rows = [(OPERATOR_EMAIL, _("operator (staff): /admin/"), "")]
+        for org in data["organizations"]:
+            for u in org["users"]:
+                roles = ", ".join(u["roles"]) or _("ordinary user")
+                rows.append((u["email"], org["name"], roles))
+        for email, where, roles in rows:
+            self.stdout.write(f"  {email:<34} {where:<32} {roles}")

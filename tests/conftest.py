@@ -1,0 +1,34 @@
+import datetime
+import os
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM calls made by
+# the test itself (fixtures, assertions) are still synchronous and safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(autouse=True)
+def catalog(db):
+    """The catalog is loaded by migrations; transactional tests flush it, so put it back."""
+    from partnerdesk.benefits.catalog import load_benefit_catalog
+    from partnerdesk.benefits.models import AllotmentRule, Benefit
+    from partnerdesk.partners.catalog import load_competencies
+    from partnerdesk.partners.models import Competency
+
+    if not AllotmentRule.objects.exists():
+        load_competencies(Competency)
+        load_benefit_catalog(Benefit, AllotmentRule)
+
+
+@pytest.fixture
+def today():
+    from django.utils import timezone
+
+    return timezone.localdate()
+
+
+@pytest.fixture
+def year_around(today):
+    """A membership period that contains today."""
+    return today - datetime.timedelta(days=30), today + datetime.timedelta(days=335)

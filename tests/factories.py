@@ -1,0 +1,76 @@
+import datetime
+
+import factory
+from django.utils import timezone
+
+from partnerdesk.accounts.models import User
+from partnerdesk.accounts.services import api_token_create
+from partnerdesk.benefits.services import entitlements_sync
+from partnerdesk.partners.models import Competency, Customer, Membership, Organization
+
+PASSWORD = "correct horse battery staple"
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    partner_id = factory.Sequence(lambda n: f"{9000000 + n}")
+    name = factory.Sequence(lambda n: f"Partner {n}")
+    in_mpn = True
+    in_csp = False
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@partner.example")
+    name = factory.Faker("name")
+    organization = factory.SubFactory(OrganizationFactory)
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):
+        if create:
+            instance.save()
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    organization = factory.SubFactory(OrganizationFactory, in_csp=True)
+    name = factory.Sequence(lambda n: f"Customer {n}")
+    tenant_id = factory.Sequence(lambda n: f"tenant-{n}")
+
+
+def membership(
+    organization: Organization,
+    offer: str,
+    competency: str | None = None,
+    *,
+    starts: datetime.date | None = None,
+    ends: datetime.date | None = None,
+    sync: bool = True,
+) -> Membership:
+    today = timezone.localdate()
+    created = Membership.objects.create(
+        organization=organization,
+        offer=offer,
+        competency=Competency.objects.get(name=competency) if competency else None,
+        starts=starts or today - datetime.timedelta(days=30),
+        ends=ends or today + datetime.timedelta(days=335),
+    )
+    if sync:
+        entitlements_sync(organization=organization)
+    return created
+
+
+def token_for(user: User) -> str:
+    return api_token_create(user=user, name="test")
+
+
+CLOUD = "Cloud Platform"
+OTHER = "Data Analytics"

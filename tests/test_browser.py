@@ -1,0 +1,112 @@
+"""The portal in a real Chromium (Debian's), driven by Playwright."""
+
+import datetime
+import shutil
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.factories import CLOUD, OTHER, PASSWORD, OrganizationFactory, UserFactory, membership
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    executable = shutil.which("chromium")
+    assert executable, "Debian's chromium is required (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def sign_in(page: Page, base_url: str, email: str) -> None:
+    page.goto(base_url + "/")
+    expect(page).to_have_url(f"{base_url}/login/?next=/benefits/technical/")
+    page.get_by_label("Work or personal account (e-mail)").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_sign_in_and_see_the_benefits_table(page, live_server, today):
+    organization = OrganizationFactory(name="Contoso")
+    membership(organization, "gold", CLOUD)
+    membership(organization, "silver", OTHER)
+    UserFactory(organization=organization, email="ann@contoso.example", name="Ann Lee")
+
+    sign_in(page, live_server.url, "ann@contoso.example")
+
+    expect(page.get_by_role("heading", name="Technical benefits")).to_be_visible()
+    table = page.locator("#benefits-table")
+    product = table.locator("tr[data-benefit=product_support]")
+    cloud = table.locator("tr[data-benefit=cloud_support]")
+    expect(product).to_contain_text("Microsoft Product Support")
+    expect(product).to_contain_text("Gold · Cloud Platform")
+    expect(product).to_contain_text("Not activated")
+    expect(product.locator("td.num")).to_have_text(["20", "0", "20"])
+    expect(cloud.locator("td.num")).to_have_text(["Unlimited", "0", "Unlimited"])
+    deadline = today + datetime.timedelta(days=335)
+    expect(product.locator("time")).to_have_attribute("datetime", deadline.isoformat())
+
+    product.get_by_role("link", name="Microsoft Product Support").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Microsoft Product Support")
+    expect(page.locator("#benefit-detail")).to_contain_text("Issued on activation")
+    expect(page.get_by_role("table")).to_contain_text("Grant")
+
+
+def test_csp_only_account_is_told_it_is_not_authorized(page, live_server):
+    UserFactory(
+        organization=OrganizationFactory(in_mpn=False, in_csp=True), email="kim@lit.example"
+    )
+
+    sign_in(page, live_server.url, "kim@lit.example")
+
+    expect(page.locator(".problem-detail")).to_have_text("You are not authorized for this action.")
+
+
+def test_no_benefits_yet_offers_another_account(page, live_server):
+    UserFactory(organization=OrganizationFactory(), email="lea@prose.example")
+
+    sign_in(page, live_server.url, "lea@prose.example")
+
+    expect(page.locator("#no-benefits")).to_contain_text(
+        "Looks like you don't have any benefits yet."
+    )
+    expect(page.locator("#no-benefits")).to_contain_text("wrong account")
+    page.get_by_role("button", name="Sign in with a different account").click()
+    expect(page).to_have_url(f"{live_server.url}/login/")
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_the_portal_speaks_russian(browser, live_server):
+    organization = OrganizationFactory()
+    membership(organization, "action_pack")
+    UserFactory(organization=organization, email="olga@partner.example")
+    context = browser.new_context(locale="ru-RU")
+    page = context.new_page()
+    page.goto(live_server.url + "/login/")
+    page.locator("#id_username").fill("olga@partner.example")
+    page.locator("#id_password").fill(PASSWORD)
+    page.locator("form button[type=submit]").last.click()
+
+    expect(page.locator("html")).to_have_attribute("lang", "ru")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Технические преимущества")
+    context.close()
