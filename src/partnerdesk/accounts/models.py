@@ -41,7 +41,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A person who signs in: a partner user (with an organization) or an operator (staff)."""
 
     email = models.EmailField(_("e-mail address"), unique=True)
-    name = models.CharField(_("name"), max_length=200, blank=True)
+    name = models.CharField(_("full name"), max_length=200, blank=True)
     account_type = models.CharField(
         _("account type"), max_length=16, choices=AccountType.choices, default=AccountType.WORK
     )
