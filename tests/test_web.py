@@ -101,3 +101,32 @@ def test_an_action_pack_with_a_competency_is_refused_in_the_admin(client, operat
     assert response.status_code == 200
     assert "Action Pack has no competency" in response.content.decode()
     assert not Membership.objects.exists()
+
+
+def test_the_language_switcher_remembers_the_users_choice(client):
+    organization = OrganizationFactory()
+    membership(organization, "action_pack")
+    user = UserFactory(organization=organization)
+    client.force_login(user)
+
+    response = client.post(
+        reverse("web:set_language"), {"language": "pl", "next": reverse("web:benefits")}
+    )
+
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.language == "pl"
+    page = client.get(reverse("web:benefits"), headers={"accept-language": "ru"})
+    assert "Korzyści techniczne" in page.content.decode()
+
+
+def test_the_users_language_wins_over_accept_language_in_the_api(client):
+    from tests.factories import token_for
+
+    user = UserFactory(organization=OrganizationFactory(in_mpn=False, in_csp=True), language="pl")
+    response = client.get(
+        "/api/v1/benefits",
+        headers={"authorization": f"Bearer {token_for(user)}", "accept-language": "ru"},
+    )
+    assert response.status_code == 403
+    assert response.json()["detail"] == "Nie masz uprawnień do wykonania tej akcji."

@@ -12,6 +12,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
     re_path(r"^api/(?P<rest>.*)$", unknown_endpoint),
-    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("partnerdesk.web.urls")),
 ]

@@ -34,3 +34,10 @@ def api_token_authenticate(*, raw_token: str) -> User:
     if token is None or not token.is_usable(timezone.now()) or not token.user.is_active:
         raise NotAuthenticated()
     return token.user
+
+
+def user_set_language(*, user: User, language: str) -> None:
+    """Remember a signed-in user's language, so e-mails and the API use it too."""
+    if user.language != language:
+        user.language = language
+        user.save(update_fields=["language"])

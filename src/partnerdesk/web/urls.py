@@ -7,6 +7,7 @@ app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("language/", views.set_language, name="set_language"),
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="registration/login.html"),

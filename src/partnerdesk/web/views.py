@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from functools import wraps
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
 
+from partnerdesk.accounts.services import user_set_language
 from partnerdesk.benefits import selectors
 from partnerdesk.benefits.messages import NO_BENEFITS, WRONG_ACCOUNT_HINT
 from partnerdesk.core.exceptions import ApplicationError
@@ -29,6 +33,16 @@ def shows_application_errors(view):
             )
 
     return wrapper
+
+
+@require_POST
+def set_language(request):
+    """Django's switcher (session cookie), plus the signed-in user's own setting."""
+    response = django_set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        user_set_language(user=request.user, language=language)
+    return response
 
 
 def home(request):
