@@ -168,6 +168,33 @@ def _assign(instance, values: dict[str, Any]) -> bool:
     return bool(changed)
 
 
+def _upsert(
+    *,
+    kind: str,
+    instance,
+    values: dict[str, Any],
+    create: Callable[[], Any],
+    summary: ImportSummary,
+) -> tuple[Any, str]:
+    """Create, update only what differs, or leave alone; counts the outcome."""
+    if instance is None:
+        instance, outcome = create(), "created"
+    elif _assign(instance, values):
+        instance.save()
+        outcome = "updated"
+    else:
+        outcome = "unchanged"
+    summary.count(kind, outcome)
+    return instance, outcome
+
+
+def _new_user(email: str, values: dict[str, Any]) -> User:
+    user = User(email=email, **values)
+    user.set_unusable_password()
+    user.save()
+    return user
+
+
 def _upsert_organization(
     *,
     item: OrganizationIn,
@@ -183,89 +210,61 @@ def _upsert_organization(
         "contact_name": item.program_contact.name if item.program_contact else "",
         "contact_email": item.program_contact.email if item.program_contact else "",
     }
-    if organization is None:
-        organization = Organization.objects.create(partner_id=item.partner_id, **values)
-        summary.count("organizations", "created")
-    elif _assign(organization, values):
-        organization.save()
-        summary.count("organizations", "updated")
-    else:
-        summary.count("organizations", "unchanged")
-
-    memberships_changed = _upsert_memberships(
-        organization=organization, item=item, competency_ids=competency_ids, summary=summary
+    organization, _outcome = _upsert(
+        kind="organizations",
+        instance=organization,
+        values=values,
+        create=lambda: Organization.objects.create(partner_id=item.partner_id, **values),
+        summary=summary,
     )
-    for user_in in item.users:
-        role_values = {field: role.value in user_in.roles for role, field in ROLE_FIELDS.items()}
+    existing_memberships = {
+        (m.offer, m.competency_id, m.starts): m for m in organization.memberships.all()
+    }
+    memberships_changed = False
+    for m in item.memberships:
+        competency_id = competency_ids.get(m.competency or "")
+        _membership, outcome = _upsert(
+            kind="memberships",
+            instance=existing_memberships.get((m.offer, competency_id, m.starts)),
+            values={"ends": m.ends},
+            create=lambda m=m, competency_id=competency_id: Membership.objects.create(
+                organization=organization,
+                offer=m.offer,
+                competency_id=competency_id,
+                starts=m.starts,
+                ends=m.ends,
+            ),
+            summary=summary,
+        )
+        memberships_changed |= outcome != "unchanged"
+    for u in item.users:
         values = {
             "organization_id": organization.pk,
-            "name": user_in.name,
-            "account_type": user_in.account_type,
-            **role_values,
+            "name": u.name,
+            "account_type": u.account_type,
+            **{field: role.value in u.roles for role, field in ROLE_FIELDS.items()},
         }
-        user = users.get(user_in.email)
-        if user is None:
-            user = User(email=user_in.email, **values)
-            user.set_unusable_password()
-            user.save()
-            users[user.email] = user
-            summary.count("users", "created")
-        elif _assign(user, values):
-            user.save()
-            summary.count("users", "updated")
-        else:
-            summary.count("users", "unchanged")
-
+        users[u.email], _outcome = _upsert(
+            kind="users",
+            instance=users.get(u.email),
+            values=values,
+            create=lambda u=u, values=values: _new_user(u.email, values),
+            summary=summary,
+        )
     existing_customers = {c.tenant_id: c for c in organization.customers.all()}
-    for customer_in in item.customers:
-        customer = existing_customers.get(customer_in.tenant_id)
-        if customer is None:
-            Customer.objects.create(
-                organization=organization, name=customer_in.name, tenant_id=customer_in.tenant_id
-            )
-            summary.count("customers", "created")
-        elif _assign(customer, {"name": customer_in.name}):
-            customer.save()
-            summary.count("customers", "updated")
-        else:
-            summary.count("customers", "unchanged")
-
+    for c in item.customers:
+        _upsert(
+            kind="customers",
+            instance=existing_customers.get(c.tenant_id),
+            values={"name": c.name},
+            create=lambda c=c: Customer.objects.create(
+                organization=organization, name=c.name, tenant_id=c.tenant_id
+            ),
+            summary=summary,
+        )
     if memberships_changed or organization.entitlements_synced_on is None:
         entitlements_sync(organization=organization)
         summary.entitlements_synced += 1
-
-
-def _upsert_memberships(
-    *,
-    organization: Organization,
-    item: OrganizationIn,
-    competency_ids: dict[str, int],
-    summary: ImportSummary,
-) -> bool:
-    existing = {(m.offer, m.competency_id, m.starts): m for m in organization.memberships.all()}
-    changed = False
-    for membership_in in item.memberships:
-        competency_id = competency_ids.get(membership_in.competency or "")
-        key = (membership_in.offer, competency_id, membership_in.starts)
-        membership = existing.get(key)
-        if membership is None:
-            Membership.objects.create(
-                organization=organization,
-                offer=membership_in.offer,
-                competency_id=competency_id,
-                starts=membership_in.starts,
-                ends=membership_in.ends,
-            )
-            summary.count("memberships", "created")
-            changed = True
-        elif membership.ends != membership_in.ends:
-            membership.ends = membership_in.ends
-            membership.save(update_fields=["ends", "updated_at"])
-            summary.count("memberships", "updated")
-            changed = True
-        else:
-            summary.count("memberships", "unchanged")
-    return changed
 
 
 def memberships_changed(*, organization: Organization, actor: User | None = None) -> None:
