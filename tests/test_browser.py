@@ -1,6 +1,7 @@
 """The portal in a real Chromium (Debian's), driven by Playwright."""
 
 import datetime
+import re
 import shutil
 
 import pytest
@@ -110,3 +111,50 @@ def test_the_portal_speaks_russian(browser, live_server):
     expect(page.locator("html")).to_have_attribute("lang", "ru")
     expect(page.get_by_role("heading", level=1)).to_have_text("Технические преимущества")
     context.close()
+
+
+def test_partner_admin_activates_and_then_sees_both_ids(page, live_server, settings):
+    from tests.helpers import console_script
+
+    settings.PARTNERDESK_ACTIVATION_DELAY = 0
+    organization = OrganizationFactory(name="Contoso")
+    membership(organization, "silver", OTHER)
+    UserFactory(organization=organization, email="ben@contoso.example", is_mpn_partner_admin=True)
+    sign_in(page, live_server.url, "ben@contoso.example")
+    page.get_by_role("link", name="Microsoft Product Support").click()
+
+    page.get_by_role("button", name="Activate").click()
+
+    expect(page.get_by_role("status").first).to_contain_text("Activation requested")
+    expect(page.locator("#activation")).to_contain_text("Activation pending")
+    expect(page.locator("#benefit-detail .badge")).to_have_text("Activation pending")
+    expect(page.locator("#benefit-detail")).to_contain_text("Issued on activation")
+
+    done = console_script("worker", "--once")
+    assert done.returncode == 0, done.stderr
+    page.reload()
+
+    expect(page.locator("#benefit-detail .badge")).to_have_text("Active")
+    facts = page.locator("dl.facts")
+    expect(facts).to_contain_text("Access ID")
+    access = facts.locator("dt:has-text('Access ID') + dd")
+    contract = facts.locator("dt:has-text('Contract ID') + dd")
+    expect(access).to_have_text(re.compile(r"^[0-9a-f]{8}-[0-9a-f-]{27}$"))
+    expect(contract).to_have_text(re.compile(r"^PD(-[0-9A-Z]{4}){4}$"))
+    page.get_by_role("link", name="Technical benefits").first.click()
+    expect(page.locator("tr[data-benefit=product_support]")).to_contain_text("Active")
+    expect(page.locator("tr[data-benefit=product_support] .contract-id")).to_contain_text("PD-")
+
+
+def test_an_ordinary_user_sees_activate_greyed_out_with_the_reason(page, live_server):
+    organization = OrganizationFactory()
+    membership(organization, "action_pack")
+    UserFactory(organization=organization, email="eve@partner.example")
+    sign_in(page, live_server.url, "eve@partner.example")
+    page.get_by_role("link", name="Microsoft Product Support").click()
+
+    button = page.get_by_role("button", name="Activate")
+    expect(button).to_be_disabled()
+    expect(button).to_have_accessible_description(
+        "Only a Global admin or an MPN partner admin can activate benefits."
+    )

@@ -2,9 +2,6 @@
 
 import copy
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ from partnerdesk.accounts.models import User
 from partnerdesk.benefits.models import Entitlement
 from partnerdesk.partners.models import Customer, Membership, Organization
 from tests.factories import OrganizationFactory, UserFactory
+from tests.helpers import console_script
 
 GOOD = {
     "organizations": [
@@ -267,20 +265,6 @@ def test_malformed_json_says_where(tmp_path, capsys):
 def test_a_missing_file_is_a_clear_error(tmp_path, capsys):
     with pytest.raises(CommandError, match="Cannot read"):
         run_import(tmp_path / "nope.json", capsys)
-
-
-def console_script(*args: str) -> subprocess.CompletedProcess:
-    """Run the real `partnerdesk` executable against the test database."""
-    from django.db import connection
-
-    db = connection.settings_dict
-    if connection.vendor == "sqlite":
-        url = f"sqlite:///{db['NAME']}"
-    else:
-        url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-    script = Path(sys.executable).with_name("partnerdesk")
-    env = {**os.environ, "DATABASE_URL": url}
-    return subprocess.run([str(script), *args], capture_output=True, text=True, env=env)
 
 
 def test_the_console_script_exits_1_with_paths_and_writes_nothing(tmp_path):

@@ -41,6 +41,9 @@ INSTALLED_APPS = [
     "partnerdesk.partners",
     "partnerdesk.benefits",
     "partnerdesk.api",
+    "django_tasks",
+    "django_tasks_db",
+    "django_rq",
 ]
 
 MIDDLEWARE = [
@@ -133,7 +136,31 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
+EMAIL_FILE_PATH = os.environ.get("DJANGO_EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+
 PARTNERDESK_ACTIVATION_DELAY = int(os.environ.get("PARTNERDESK_ACTIVATION_DELAY", "259200"))
+# How often `partnerdesk worker` runs its periodic jobs (due activations, and later
+# expiries and notices), in seconds.
+PARTNERDESK_PERIODIC_INTERVAL = float(os.environ.get("PARTNERDESK_PERIODIC_INTERVAL", "60"))
+# The sweep leaves an activation to its own queued task until it is this many seconds
+# overdue, then completes it itself (a task lost with a killed worker, or never enqueued).
+PARTNERDESK_SWEEP_GRACE = float(os.environ.get("PARTNERDESK_SWEEP_GRACE", "60"))
+PARTNERDESK_PERIODIC_JOBS = [
+    "partnerdesk.benefits.activation.activations_complete_due",
+]
+
+# Background tasks: the database queue by default; RQ on Redis when REDIS_URL is set, so
+# many web and worker processes can share one queue.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0", "DEFAULT_TIMEOUT": 300}}
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django_tasks_rq.RQBackend" if REDIS_URL else "django_tasks_db.DatabaseBackend"
+        ),
+        "QUEUES": ["default"],
+    }
+}
 
 LOGGING = {
     "version": 1,

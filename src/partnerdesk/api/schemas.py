@@ -23,6 +23,15 @@ class MeOut(Schema):
     organization: OrganizationOut | None
 
 
+class ActivationOut(Schema):
+    state: str
+    requested_at: datetime.datetime
+    requested_by: str | None
+    due_at: datetime.datetime
+    decided_at: datetime.datetime | None
+    rejection_reason: str | None
+
+
 class BenefitOut(Schema):
     id: int
     benefit: str
@@ -38,6 +47,7 @@ class BenefitOut(Schema):
     activated_at: datetime.datetime | None
     access_id: str | None
     contract_id: str | None
+    activation: ActivationOut | None
 
 
 class Notice(Schema):

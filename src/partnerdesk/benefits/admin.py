@@ -1,8 +1,19 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from partnerdesk.benefits.models import AllotmentRule, Benefit, Entitlement, LedgerEntry
+from partnerdesk.benefits.activation import activation_complete, activation_reject
+from partnerdesk.benefits.models import (
+    Activation,
+    ActivationState,
+    AllotmentRule,
+    Benefit,
+    Entitlement,
+    LedgerEntry,
+)
 from partnerdesk.benefits.services import entitlements_sync
+from partnerdesk.core.exceptions import ApplicationError
 from partnerdesk.partners.models import Organization
 
 
@@ -102,3 +113,89 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ActivationDecisionForm(forms.ModelForm):
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[
+            ("", _("Leave pending")),
+            ("approve", _("Approve now")),
+            ("reject", _("Reject")),
+        ],
+        required=False,
+    )
+    reason = forms.CharField(
+        label=_("Reason for rejection (the partner sees it)"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
+
+    class Meta:
+        model = Activation
+        fields: list[str] = []
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("decision") == "reject" and not cleaned.get("reason", "").strip():
+            self.add_error("reason", _("Give the partner a reason."))
+        return cleaned
+
+
+@admin.register(Activation)
+class ActivationAdmin(admin.ModelAdmin):
+    list_display = ["entitlement", "state", "requested_by", "requested_at", "due_at", "decided_by"]
+    list_filter = ["state"]
+    search_fields = [
+        "entitlement__organization__name",
+        "entitlement__organization__partner_id",
+        "requested_by__email",
+    ]
+    readonly_fields = [
+        "entitlement",
+        "state",
+        "requested_by",
+        "requested_at",
+        "due_at",
+        "decided_by",
+        "decided_at",
+        "rejection_reason",
+    ]
+    form = ActivationDecisionForm
+    actions = ["approve_now"]
+
+    def get_fields(self, request, obj=None):
+        fields = list(self.readonly_fields)
+        if obj is not None and obj.state == ActivationState.PENDING:
+            fields += ["decision", "reason"]
+        return fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        decision = form.cleaned_data.get("decision")
+        try:
+            if decision == "approve":
+                activation_complete(activation_id=obj.pk, operator=request.user)
+            elif decision == "reject":
+                activation_reject(
+                    activation_id=obj.pk, operator=request.user, reason=form.cleaned_data["reason"]
+                )
+        except ApplicationError as error:
+            self.message_user(request, str(error.detail), messages.ERROR)
+
+    @admin.action(description=_("Approve the selected activations now"))
+    def approve_now(self, request, queryset):
+        done = sum(
+            activation_complete(activation_id=pk, operator=request.user)
+            for pk in queryset.filter(state=ActivationState.PENDING).values_list("pk", flat=True)
+        )
+        self.message_user(
+            request,
+            ngettext("%(count)d activation completed.", "%(count)d activations completed.", done)
+            % {"count": done},
+        )

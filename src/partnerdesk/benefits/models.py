@@ -4,6 +4,7 @@ import datetime
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from partnerdesk.core.models import OrganizationScopedQuerySet
@@ -33,6 +34,11 @@ class Benefit(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language (the seeded names are in the catalogs)."""
+        return gettext(self.name)
 
 
 class Allotment(models.TextChoices):
@@ -215,6 +221,14 @@ class Entitlement(models.Model):
             return self.expires_on
         return self.activation_deadline
 
+    @property
+    def latest_activation(self) -> Activation | None:
+        activations = sorted(self.activations.all(), key=lambda a: a.pk, reverse=True)
+        return activations[0] if activations else None
+
+    def can_be_activated_on(self, day: datetime.date) -> bool:
+        return self.state == EntitlementState.NOT_ACTIVATED and self.activation_deadline >= day
+
     def status_on(self, day: datetime.date) -> str:
         if self.state == EntitlementState.ACTIVE:
             if self.expires_on is not None and self.expires_on < day:
@@ -288,3 +302,64 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Ledger entries are append-only.")
+
+
+class ActivationState(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    COMPLETED = "completed", _("Completed")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Activation(models.Model):
+    """A partner admin's request to activate an entitlement, completed by the worker once
+    ``due_at`` has passed, or earlier by an operator."""
+
+    entitlement = models.ForeignKey(
+        Entitlement,
+        verbose_name=_("entitlement"),
+        on_delete=models.CASCADE,
+        related_name="activations",
+    )
+    state = models.CharField(
+        _("state"), max_length=16, choices=ActivationState.choices, default=ActivationState.PENDING
+    )
+    requested_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("requested by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    due_at = models.DateTimeField(_("completes automatically at"), db_index=True)
+    decided_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("decided by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    rejection_reason = models.TextField(_("reason for rejection"), blank=True)
+
+    class Meta:
+        verbose_name = _("activation")
+        verbose_name_plural = _("activations")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["entitlement"],
+                condition=Q(state="pending"),
+                name="activation_one_pending_per_entitlement",
+            ),
+            models.UniqueConstraint(
+                fields=["entitlement"],
+                condition=Q(state="completed"),
+                name="activation_completes_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entitlement} · {self.get_state_display()}"

@@ -12,6 +12,7 @@ from django.utils import timezone
 from partnerdesk.benefits.exceptions import IncidentsExhausted
 from partnerdesk.benefits.models import (
     USED_DELTA,
+    ActivationState,
     AllotmentRule,
     Entitlement,
     EntitlementState,
@@ -235,5 +236,8 @@ def _lapse(*, entitlement: Entitlement, actor_id: int | None) -> None:
         )
     Entitlement.objects.filter(pk=entitlement.pk).update(
         state=EntitlementState.LAPSED, ended_at=timezone.now()
+    )
+    entitlement.activations.filter(state=ActivationState.PENDING).update(
+        state=ActivationState.CANCELLED
     )
     entitlement.state = EntitlementState.LAPSED

@@ -108,10 +108,16 @@ class Membership(TimeStampedModel):
                 condition=Q(ends__gte=models.F("starts")),
                 violation_error_message=_("A membership cannot end before it starts."),
             ),
+            # Two partial constraints rather than nulls_distinct=False, which SQLite lacks.
             models.UniqueConstraint(
                 fields=["organization", "offer", "competency", "starts"],
+                condition=Q(competency__isnull=False),
                 name="membership_unique_per_start",
-                nulls_distinct=False,
+            ),
+            models.UniqueConstraint(
+                fields=["organization", "offer", "starts"],
+                condition=Q(competency__isnull=True),
+                name="membership_unique_per_start_without_competency",
             ),
         ]
 

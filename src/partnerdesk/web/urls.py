@@ -41,4 +41,5 @@ urlpatterns = [
     ),
     path("benefits/technical/", views.technical_benefits, name="benefits"),
     path("benefits/technical/<int:pk>/", views.benefit_detail, name="benefit_detail"),
+    path("benefits/technical/<int:pk>/activate/", views.benefit_activate, name="benefit_activate"),
 ]

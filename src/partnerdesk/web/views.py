@@ -5,16 +5,28 @@ from __future__ import annotations
 from functools import wraps
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from partnerdesk.accounts.services import user_set_language
 from partnerdesk.benefits import selectors
+from partnerdesk.benefits.activation import activation_request, can_activate
 from partnerdesk.benefits.messages import NO_BENEFITS, WRONG_ACCOUNT_HINT
 from partnerdesk.core.exceptions import ApplicationError
+
+
+def problem_page(request, error: ApplicationError):
+    return render(
+        request,
+        "partnerdesk/problem.html",
+        {"error": error, "switch_account": error.code == "not_authorized"},
+        status=error.status,
+    )
 
 
 def shows_application_errors(view):
@@ -25,12 +37,7 @@ def shows_application_errors(view):
         try:
             return view(request, *args, **kwargs)
         except ApplicationError as error:
-            return render(
-                request,
-                "partnerdesk/problem.html",
-                {"error": error, "switch_account": error.code == "not_authorized"},
-                status=error.status,
-            )
+            return problem_page(request, error)
 
     return wrapper
 
@@ -70,12 +77,37 @@ def technical_benefits(request):
 @shows_application_errors
 def benefit_detail(request, pk: int):
     entitlement = selectors.benefit_get(user=request.user, entitlement_id=pk)
+    today = timezone.localdate()
     return render(
         request,
         "partnerdesk/benefit_detail.html",
         {
             "entitlement": entitlement,
-            "status": entitlement.status_on(timezone.localdate()),
+            "status": entitlement.status_on(today),
+            "activation": entitlement.latest_activation,
+            "can_activate": can_activate(request.user),
+            "activatable": entitlement.can_be_activated_on(today),
             "ledger": selectors.entitlement_ledger(entitlement=entitlement),
         },
     )
+
+
+@require_POST
+@login_required
+def benefit_activate(request, pk: int):
+    try:
+        outcome = activation_request(user=request.user, entitlement_id=pk)
+    except ApplicationError as error:
+        if error.status in (403, 404) and error.code != "role_required":
+            return problem_page(request, error)
+        messages.error(request, error.detail)
+    else:
+        if outcome.created:
+            messages.success(
+                request,
+                _(
+                    "Activation requested. It usually takes a few days; "
+                    "this page shows when it is done."
+                ),
+            )
+    return redirect("web:benefit_detail", pk=pk)

@@ -1,22 +1,35 @@
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext
-from ninja import Router
+from ninja import Router, Status
 
 from partnerdesk.api.problems import COMMON_ERRORS, Problem
 from partnerdesk.api.schemas import BenefitList, BenefitOut, LedgerList
 from partnerdesk.benefits import selectors
+from partnerdesk.benefits.activation import activation_request
 from partnerdesk.benefits.messages import NO_BENEFITS, WRONG_ACCOUNT_HINT
-from partnerdesk.benefits.models import Entitlement
+from partnerdesk.benefits.models import Activation, Entitlement, EntitlementState
 
 router = Router(tags=["benefits"])
+
+
+def activation_out(activation: Activation | None) -> dict | None:
+    if activation is None:
+        return None
+    return {
+        "state": activation.state,
+        "requested_at": activation.requested_at,
+        "requested_by": activation.requested_by.email if activation.requested_by else None,
+        "due_at": activation.due_at,
+        "decided_at": activation.decided_at,
+        "rejection_reason": activation.rejection_reason or None,
+    }
 
 
 def benefit_out(entitlement: Entitlement, today) -> dict:
     return {
         "id": entitlement.pk,
         "benefit": entitlement.benefit.code,
-        "name": gettext(entitlement.benefit.name),
+        "name": entitlement.benefit.display_name,
         "offer": entitlement.offer,
         "competency": entitlement.competency_name or None,
         "status": entitlement.status_on(today),
@@ -28,6 +41,7 @@ def benefit_out(entitlement: Entitlement, today) -> dict:
         "activated_at": entitlement.activated_at,
         "access_id": entitlement.access_id,
         "contract_id": entitlement.contract_id,
+        "activation": activation_out(entitlement.latest_activation),
     }
 
 
@@ -58,3 +72,21 @@ def benefit_detail(request: HttpRequest, benefit_id: int):
 )
 def benefit_ledger(request: HttpRequest, benefit_id: int):
     return {"items": selectors.ledger_list(user=request.auth, entitlement_id=benefit_id)}
+
+
+@router.post(
+    "/benefits/{benefit_id}/activate",
+    response={200: BenefitOut, 202: BenefitOut, 404: Problem, 409: Problem, **COMMON_ERRORS},
+    summary="Activate a benefit",
+    description=(
+        "Requests activation (Global admin or MPN partner admin only). Answers 202 with "
+        "status `activation_pending`; asking again while pending returns the same pending "
+        "activation, and an active benefit answers 200 unchanged. Activation completes in "
+        "the background after the configured delay, or when an operator approves it."
+    ),
+)
+def benefit_activate(request: HttpRequest, benefit_id: int):
+    activation_request(user=request.auth, entitlement_id=benefit_id)
+    entitlement = selectors.benefit_get(user=request.auth, entitlement_id=benefit_id)
+    pending = entitlement.state == EntitlementState.ACTIVATION_PENDING
+    return Status(202 if pending else 200, benefit_out(entitlement, timezone.localdate()))

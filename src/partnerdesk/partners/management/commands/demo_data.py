@@ -6,6 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partnerdesk.accounts.models import User
+from partnerdesk.benefits.activation import activation_complete, activation_request
+from partnerdesk.benefits.models import Entitlement, EntitlementState
 from partnerdesk.partners.demo import DEMO_PASSWORD, OPERATOR_EMAIL, demo_partners
 from partnerdesk.partners.services import partners_import
 
@@ -24,7 +26,10 @@ class Command(BaseCommand):
         partners_import(data=data)
         operator = User.objects.filter(email=OPERATOR_EMAIL).first()
         if operator is None:
-            User.objects.create_superuser(OPERATOR_EMAIL, DEMO_PASSWORD, name="Olga Operator")
+            operator = User.objects.create_superuser(
+                OPERATOR_EMAIL, DEMO_PASSWORD, name="Olga Operator"
+            )
+        self._activate_one(operator)
         emails = [u["email"] for org in data["organizations"] for u in org["users"]]
         for user in User.objects.filter(email__in=emails):
             if not user.has_usable_password():
@@ -38,3 +43,15 @@ class Command(BaseCommand):
                 rows.append((u["email"], org["name"], roles))
         for email, where, roles in rows:
             self.stdout.write(f"  {email:<34} {where:<32} {roles}")
+
+    def _activate_one(self, operator: User) -> None:
+        """Contoso's product support starts active, so its IDs are there to see; the rest
+        waits for a visitor to activate it."""
+        entitlement = Entitlement.objects.filter(
+            organization__partner_id="4711001", benefit__code="product_support"
+        ).first()
+        if entitlement is None or entitlement.state != EntitlementState.NOT_ACTIVATED:
+            return
+        admin = User.objects.get(email="ann@contoso.example")
+        outcome = activation_request(user=admin, entitlement_id=entitlement.pk)
+        activation_complete(activation_id=outcome.activation.pk, operator=operator)

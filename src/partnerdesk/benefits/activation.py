@@ -1,0 +1,191 @@
+"""Activating an entitlement: role-gated, asynchronous, completed exactly once."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from partnerdesk.accounts.models import User
+from partnerdesk.accounts.roles import ACTIVATING_ROLES
+from partnerdesk.benefits.exceptions import ActivationNotPending, EntitlementExpired
+from partnerdesk.benefits.ids import new_access_id, new_contract_id
+from partnerdesk.benefits.models import (
+    Activation,
+    ActivationState,
+    Entitlement,
+    EntitlementState,
+)
+from partnerdesk.benefits.selectors import mpn_organization
+from partnerdesk.core.audit import audit_record
+from partnerdesk.core.exceptions import NotFound, RoleRequired, ValidationFailed
+
+
+@dataclass(frozen=True)
+class ActivationOutcome:
+    entitlement: Entitlement
+    activation: Activation | None
+    created: bool
+
+
+def one_year_after(day: datetime.date) -> datetime.date:
+    """The last day of an entitlement activated on ``day``."""
+    try:
+        anniversary = day.replace(year=day.year + 1)
+    except ValueError:  # 29 February
+        anniversary = day.replace(year=day.year + 1, day=28)
+    return anniversary - datetime.timedelta(days=1)
+
+
+def can_activate(user: User) -> bool:
+    return user.has_role(*ACTIVATING_ROLES)
+
+
+def activation_request(*, user: User, entitlement_id: int) -> ActivationOutcome:
+    """Ask for activation. Asking again while pending (or once active) changes nothing."""
+    mpn_organization(user)
+    if not Entitlement.objects.for_user(user).visible().filter(pk=entitlement_id).exists():
+        raise NotFound()
+    if not can_activate(user):
+        raise RoleRequired(_("Only a Global admin or an MPN partner admin can activate benefits."))
+    try:
+        with transaction.atomic():
+            return _request_locked(user=user, entitlement_id=entitlement_id)
+    except IntegrityError:
+        # A concurrent request created the pending activation first: same answer as a repeat.
+        with transaction.atomic():
+            return _request_locked(user=user, entitlement_id=entitlement_id)
+
+
+def _request_locked(*, user: User, entitlement_id: int) -> ActivationOutcome:
+    entitlement = Entitlement.objects.select_for_update().get(pk=entitlement_id)
+    if entitlement.state == EntitlementState.ACTIVATION_PENDING:
+        pending = entitlement.activations.filter(state=ActivationState.PENDING).first()
+        return ActivationOutcome(entitlement, pending, created=False)
+    if entitlement.state == EntitlementState.ACTIVE:
+        return ActivationOutcome(entitlement, None, created=False)
+    today = timezone.localdate()
+    if (
+        entitlement.state != EntitlementState.NOT_ACTIVATED
+        or entitlement.activation_deadline < today
+    ):
+        raise EntitlementExpired(
+            _("The last date to activate this benefit was %(date)s; it can no longer be activated.")
+            % {"date": date_format(entitlement.activation_deadline)}
+        )
+    activation = Activation.objects.create(
+        entitlement=entitlement,
+        requested_by=user,
+        due_at=timezone.now() + datetime.timedelta(seconds=settings.PARTNERDESK_ACTIVATION_DELAY),
+    )
+    entitlement.state = EntitlementState.ACTIVATION_PENDING
+    entitlement.save(update_fields=["state"])
+    audit_record(
+        action="activation.requested",
+        actor=user,
+        organization=user.organization,
+        target=entitlement,
+        due_at=activation.due_at.isoformat(),
+    )
+    from partnerdesk.benefits.tasks import complete_activation
+
+    transaction.on_commit(
+        lambda: complete_activation.using(run_after=activation.due_at).enqueue(activation.pk)
+    )
+    return ActivationOutcome(entitlement, activation, created=True)
+
+
+def activation_complete(
+    *, activation_id: int, operator: User | None = None, now: datetime.datetime | None = None
+) -> bool:
+    """Issue the IDs and make the entitlement active. Runs at most once per activation
+    however often it is called (the worker, a restarted worker's sweep, an operator):
+    the row lock and the state check decide, and a unique constraint backs them up."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        activation = Activation.objects.select_for_update().filter(pk=activation_id).first()
+        if activation is None or activation.state != ActivationState.PENDING:
+            return False
+        if operator is None and activation.due_at > now:
+            return False
+        entitlement = Entitlement.objects.select_for_update().get(pk=activation.entitlement_id)
+        if entitlement.state != EntitlementState.ACTIVATION_PENDING:
+            activation.state = ActivationState.CANCELLED
+            activation.save(update_fields=["state"])
+            return False
+        entitlement.state = EntitlementState.ACTIVE
+        entitlement.activated_at = now
+        entitlement.expires_on = one_year_after(timezone.localdate(now))
+        entitlement.access_id = new_access_id()
+        entitlement.contract_id = new_contract_id()
+        entitlement.save(
+            update_fields=["state", "activated_at", "expires_on", "access_id", "contract_id"]
+        )
+        activation.state = ActivationState.COMPLETED
+        activation.decided_by = operator
+        activation.decided_at = now
+        activation.save(update_fields=["state", "decided_by", "decided_at"])
+        audit_record(
+            action="activation.completed",
+            actor=operator,
+            organization=entitlement.organization,
+            target=entitlement,
+            activation=activation.pk,
+            approved_by_operator=operator is not None,
+        )
+        _notify_after_commit(activation.pk)
+    return True
+
+
+def activation_reject(*, activation_id: int, operator: User, reason: str) -> Activation:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationFailed([{"path": "reason", "message": _("Give the partner a reason.")}])
+    with transaction.atomic():
+        activation = Activation.objects.select_for_update().filter(pk=activation_id).first()
+        if activation is None:
+            raise NotFound()
+        if activation.state != ActivationState.PENDING:
+            raise ActivationNotPending()
+        activation.state = ActivationState.REJECTED
+        activation.decided_by = operator
+        activation.decided_at = timezone.now()
+        activation.rejection_reason = reason
+        activation.save(update_fields=["state", "decided_by", "decided_at", "rejection_reason"])
+        entitlement = Entitlement.objects.select_for_update().get(pk=activation.entitlement_id)
+        if entitlement.state == EntitlementState.ACTIVATION_PENDING:
+            entitlement.state = EntitlementState.NOT_ACTIVATED
+            entitlement.save(update_fields=["state"])
+        audit_record(
+            action="activation.rejected",
+            actor=operator,
+            organization=entitlement.organization,
+            target=entitlement,
+            activation=activation.pk,
+            reason=reason,
+        )
+        _notify_after_commit(activation.pk)
+    return activation
+
+
+def activations_complete_due(*, now: datetime.datetime | None = None) -> int:
+    """Complete every pending activation overdue by more than the grace period: the
+    periodic sweep that makes a lost or interrupted task harmless."""
+    now = now or timezone.now()
+    overdue = now - datetime.timedelta(seconds=settings.PARTNERDESK_SWEEP_GRACE)
+    due = Activation.objects.filter(state=ActivationState.PENDING, due_at__lte=overdue)
+    return sum(
+        activation_complete(activation_id=pk, now=now)
+        for pk in due.order_by("due_at", "pk").values_list("pk", flat=True)
+    )
+
+
+def _notify_after_commit(activation_id: int) -> None:
+    from partnerdesk.benefits.tasks import send_activation_notice
+
+    transaction.on_commit(lambda: send_activation_notice.enqueue(activation_id))

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import models
+
+from partnerdesk.core.models import AuditEvent
+
+
+def audit_record(
+    *,
+    action: str,
+    actor=None,
+    organization=None,
+    target: models.Model | None = None,
+    **data: Any,
+) -> AuditEvent:
+    """Append an audit event; call it inside the transaction of the change it records."""
+    return AuditEvent.objects.create(
+        action=action,
+        actor=actor if getattr(actor, "pk", None) else None,
+        organization=organization,
+        target_type=target._meta.label_lower if target is not None else "",
+        target_id=str(target.pk) if target is not None else "",
+        data=data,
+    )
