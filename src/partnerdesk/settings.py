@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "partnerdesk.accounts",
     "partnerdesk.partners",
     "partnerdesk.benefits",
+    "partnerdesk.support",
     "partnerdesk.api",
     "django_tasks",
     "django_tasks_db",
@@ -147,6 +148,8 @@ PARTNERDESK_PERIODIC_INTERVAL = float(os.environ.get("PARTNERDESK_PERIODIC_INTER
 PARTNERDESK_SWEEP_GRACE = float(os.environ.get("PARTNERDESK_SWEEP_GRACE", "60"))
 PARTNERDESK_PERIODIC_JOBS = [
     "partnerdesk.benefits.activation.activations_complete_due",
+    "partnerdesk.benefits.services.entitlements_expire_due",
+    "partnerdesk.api.idempotency.purge_idempotency_keys",
 ]
 
 # Background tasks: the database queue by default; RQ on Redis when REDIS_URL is set, so

@@ -35,8 +35,8 @@ class Problem(Schema):
     errors: list[FieldError] | None = None
 
 
-def problem_response(error: ApplicationError) -> JsonResponse:
-    body: dict[str, Any] = {
+def problem_body(error: ApplicationError) -> dict[str, Any]:
+    return {
         "type": f"urn:partnerdesk:problem:{error.code}",
         "title": str(error.title),
         "status": error.status,
@@ -44,7 +44,14 @@ def problem_response(error: ApplicationError) -> JsonResponse:
         "code": error.code,
         **error.extra,
     }
-    return JsonResponse(body, status=error.status, content_type=PROBLEM_CONTENT_TYPE)
+
+
+def problem_response(error: ApplicationError) -> JsonResponse:
+    return stored_problem_response(error.status, problem_body(error))
+
+
+def stored_problem_response(status: int, body: dict[str, Any]) -> JsonResponse:
+    return JsonResponse(body, status=status, content_type=PROBLEM_CONTENT_TYPE)
 
 
 def _ninja_error_path(loc: list) -> str:

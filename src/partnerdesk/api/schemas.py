@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import datetime
+from typing import Annotated, Literal
 
 from ninja import Schema
+from pydantic import StringConstraints
 
 
 class OrganizationOut(Schema):
@@ -72,3 +74,76 @@ class LedgerEntryOut(Schema):
 
 class LedgerList(Schema):
     items: list[LedgerEntryOut]
+
+
+class ProductOut(Schema):
+    id: int
+    name: str
+    family: str
+    version: str
+    deployment: str
+    released_on: datetime.date | None
+    mainstream_ends_on: datetime.date | None
+    entitled: bool
+
+
+class ProductList(Schema):
+    items: list[ProductOut]
+
+
+class SupportRequestIn(Schema):
+    product_id: int
+    severity: Literal["A", "B", "C"]
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+    error_message: str = ""
+    contact_name: Annotated[str, StringConstraints(max_length=200)] = ""
+    contact_email: Annotated[str, StringConstraints(max_length=254)] = ""
+    contact_phone: Annotated[str, StringConstraints(max_length=40)] = ""
+    contract_id: str | None = None
+    access_id: str | None = None
+    customer_id: int | None = None
+    workload: Literal["azure", "microsoft_365", "dynamics_365"] | None = None
+
+
+class NoteOut(Schema):
+    id: int
+    author: str
+    body: str
+    created_at: datetime.datetime
+
+
+class NoteIn(Schema):
+    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10000)]
+
+
+class CloseIn(Schema):
+    resolution: Literal["solved", "duplicate", "product_bug"]
+
+
+class SupportRequestOut(Schema):
+    id: int
+    status: str
+    resolution: str | None
+    severity: str
+    title: str
+    description: str
+    error_message: str
+    product_id: int
+    product: str
+    entitlement_id: int | None
+    contract_id: str | None
+    charged: bool
+    customer_id: int | None
+    opened_by: str
+    assigned_to: str | None
+    contact_name: str
+    contact_email: str
+    contact_phone: str
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    closed_at: datetime.datetime | None
+
+
+class SupportRequestDetail(SupportRequestOut):
+    notes: list[NoteOut]

@@ -12,7 +12,7 @@ from partnerdesk.benefits.models import (
     Entitlement,
     LedgerEntry,
 )
-from partnerdesk.benefits.services import entitlements_sync
+from partnerdesk.benefits.services import entitlement_adjust, entitlements_sync
 from partnerdesk.core.exceptions import ApplicationError
 from partnerdesk.partners.models import Organization
 
@@ -56,8 +56,28 @@ class LedgerEntryInline(admin.TabularInline):
         return False
 
 
+class EntitlementAdjustmentForm(forms.ModelForm):
+    adjust_by = forms.IntegerField(
+        label=_("Adjust the balance by"),
+        required=False,
+        help_text=_("Incidents to add (or, negative, to remove). Recorded in the ledger."),
+    )
+    adjust_note = forms.CharField(label=_("Reason"), required=False, max_length=300)
+
+    class Meta:
+        model = Entitlement
+        fields: list[str] = []
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("adjust_by") and not (cleaned.get("adjust_note") or "").strip():
+            self.add_error("adjust_note", _("Say why the balance changes."))
+        return cleaned
+
+
 @admin.register(Entitlement)
 class EntitlementAdmin(admin.ModelAdmin):
+    form = EntitlementAdjustmentForm
     list_display = [
         "organization",
         "benefit",
@@ -90,6 +110,24 @@ class EntitlementAdmin(admin.ModelAdmin):
         "ended_at",
     ]
     inlines = [LedgerEntryInline]
+
+    def get_fields(self, request, obj=None):
+        return [*self.readonly_fields, "adjust_by", "adjust_note"]
+
+    def save_model(self, request, obj, form, change):
+        delta = form.cleaned_data.get("adjust_by")
+        if delta:
+            try:
+                entitlement_adjust(
+                    operator=request.user,
+                    entitlement_id=obj.pk,
+                    delta=delta,
+                    note=form.cleaned_data["adjust_note"],
+                )
+            except ApplicationError as error:
+                problems = getattr(error, "errors", None) or [{"message": error.detail}]
+                for problem in problems:
+                    self.message_user(request, str(problem["message"]), messages.ERROR)
 
     def has_add_permission(self, request):
         # Entitlements come from memberships; balances move only through the ledger.

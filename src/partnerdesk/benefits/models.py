@@ -277,6 +277,14 @@ class LedgerEntry(models.Model):
         related_name="+",
     )
     note = models.CharField(_("note"), max_length=300, blank=True)
+    support_request = models.ForeignKey(
+        "support.SupportRequest",
+        verbose_name=_("support request"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="ledger_entries",
+    )
     created_at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
 
     class Meta:
@@ -289,7 +297,23 @@ class LedgerEntry(models.Model):
                 condition=~Q(kind__in=[LedgerKind.CONSUME, LedgerKind.REFUND])
                 | Q(kind=LedgerKind.CONSUME, delta=-1)
                 | Q(kind=LedgerKind.REFUND, delta=1),
-            )
+            ),
+            # A request is charged at most once and refunded at most once, whoever tries.
+            models.UniqueConstraint(
+                fields=["support_request"],
+                condition=Q(kind=LedgerKind.CONSUME),
+                name="ledger_one_charge_per_request",
+            ),
+            models.UniqueConstraint(
+                fields=["support_request"],
+                condition=Q(kind=LedgerKind.REFUND),
+                name="ledger_one_refund_per_request",
+            ),
+            models.CheckConstraint(
+                name="ledger_uses_name_their_request",
+                condition=~Q(kind__in=[LedgerKind.CONSUME, LedgerKind.REFUND])
+                | Q(support_request__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

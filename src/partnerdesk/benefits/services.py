@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from partnerdesk.benefits.exceptions import IncidentsExhausted
 from partnerdesk.benefits.models import (
@@ -19,6 +20,7 @@ from partnerdesk.benefits.models import (
     LedgerEntry,
     LedgerKind,
 )
+from partnerdesk.core.exceptions import RoleRequired, ValidationFailed
 from partnerdesk.partners.models import Membership, Organization
 
 _KEEP = object()
@@ -32,6 +34,7 @@ def ledger_post(
     actor_id: int | None = None,
     note: str = "",
     allowance: int | object | None = _KEEP,
+    support_request_id: int | None = None,
 ) -> LedgerEntry:
     """Move an entitlement's balance by ``delta`` and append the matching ledger entry, in
     one transaction. A decrease that would take a limited balance below zero is refused
@@ -63,6 +66,7 @@ def ledger_post(
             allowance_after=allowance_after,
             actor_id=actor_id,
             note=note[:300],
+            support_request_id=support_request_id,
         )
 
 
@@ -140,9 +144,14 @@ def entitlements_sync(
             .select_for_update()
             .order_by("pk")
         }
+        for benefit_id, entitlement in list(current.items()):
+            if entitlement.expires_on is not None and entitlement.expires_on < today:
+                # The one-year term is over; a membership still active grants a new one.
+                _end(entitlement=entitlement, state=EntitlementState.EXPIRED, actor_id=actor_id)
+                del current[benefit_id]
         for benefit_id, entitlement in current.items():
             if benefit_id not in best:
-                _lapse(entitlement=entitlement, actor_id=actor_id)
+                _end(entitlement=entitlement, state=EntitlementState.LAPSED, actor_id=actor_id)
                 result.lapsed.append(entitlement)
         for benefit_id, allotment in best.items():
             entitlement = current.get(benefit_id)
@@ -225,19 +234,58 @@ def _resize(*, entitlement: Entitlement, allotment: BestAllotment, actor_id: int
     return changed
 
 
-def _lapse(*, entitlement: Entitlement, actor_id: int | None) -> None:
+def _end(*, entitlement: Entitlement, state: EntitlementState, actor_id: int | None) -> None:
+    """Expiry (the term ran out) or lapse (no membership grants it any more): what is left
+    of a limited balance goes with an ``expire`` entry."""
     if entitlement.allowance is not None and entitlement.balance:
         ledger_post(
             entitlement_id=entitlement.pk,
             kind=LedgerKind.EXPIRE,
             delta=-entitlement.balance,
             actor_id=actor_id,
-            note="membership lapsed",
+            note="term ended" if state == EntitlementState.EXPIRED else "membership lapsed",
         )
-    Entitlement.objects.filter(pk=entitlement.pk).update(
-        state=EntitlementState.LAPSED, ended_at=timezone.now()
-    )
+    Entitlement.objects.filter(pk=entitlement.pk).update(state=state, ended_at=timezone.now())
     entitlement.activations.filter(state=ActivationState.PENDING).update(
         state=ActivationState.CANCELLED
     )
-    entitlement.state = EntitlementState.LAPSED
+    entitlement.state = state
+
+
+def entitlements_expire_due() -> int:
+    """Periodic job: end every active entitlement whose term is over (and let memberships
+    still active grant the next one)."""
+    today = timezone.localdate()
+    organizations = Organization.objects.filter(
+        entitlements__state=EntitlementState.ACTIVE, entitlements__expires_on__lt=today
+    ).distinct()
+    count = 0
+    for organization in organizations.iterator():
+        entitlements_sync(organization=organization, today=today)
+        count += 1
+    return count
+
+
+def entitlement_adjust(*, operator, entitlement_id: int, delta: int, note: str) -> LedgerEntry:
+    """An operator's manual correction of a balance, always with its reason."""
+    if not operator.is_staff:
+        raise RoleRequired(_("Only operators can adjust balances."))
+    errors = []
+    if delta == 0:
+        errors.append({"path": "delta", "message": _("Give a change other than zero.")})
+    if not note.strip():
+        errors.append({"path": "note", "message": _("Say why the balance changes.")})
+    if errors:
+        raise ValidationFailed(errors)
+    try:
+        return ledger_post(
+            entitlement_id=entitlement_id,
+            kind=LedgerKind.ADJUSTMENT,
+            delta=delta,
+            actor_id=operator.pk,
+            note=note.strip(),
+        )
+    except IncidentsExhausted:
+        raise ValidationFailed(
+            [{"path": "delta", "message": _("That would take the balance below zero.")}]
+        ) from None

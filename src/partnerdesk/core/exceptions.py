@@ -62,3 +62,10 @@ class ValidationFailed(ApplicationError):
     def __init__(self, errors: list[dict[str, str]], detail: Any = None) -> None:
         super().__init__(detail, extra={"errors": errors})
         self.errors = errors
+
+
+class IdempotencyConflict(ApplicationError):
+    code = "idempotency_conflict"
+    status = 409
+    title = _("Idempotency key conflict")
+    default_detail = _("A request with this Idempotency-Key is still being processed.")

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from partnerdesk.web import views
+from partnerdesk.web import staff_views, support_views, views
 
 app_name = "web"
 
@@ -42,4 +42,18 @@ urlpatterns = [
     path("benefits/technical/", views.technical_benefits, name="benefits"),
     path("benefits/technical/<int:pk>/", views.benefit_detail, name="benefit_detail"),
     path("benefits/technical/<int:pk>/activate/", views.benefit_activate, name="benefit_activate"),
+    path("support/requests/", support_views.request_list, name="requests"),
+    path("support/requests/new/", support_views.request_new, name="request_new"),
+    path("support/requests/new/plans/", support_views.request_plans, name="request_plans"),
+    path("support/requests/<int:pk>/", support_views.request_detail, name="request_detail"),
+    path(
+        "support/requests/<int:pk>/withdraw/",
+        support_views.request_withdraw,
+        name="request_withdraw",
+    ),
+    path("support/requests/<int:pk>/notes/", support_views.request_note, name="request_note"),
+    path("staff/requests/", staff_views.queue, name="staff_queue"),
+    path("staff/requests/<int:pk>/", staff_views.request_detail, name="staff_request"),
+    path("staff/requests/<int:pk>/pick-up/", staff_views.pick_up, name="staff_pick_up"),
+    path("staff/requests/<int:pk>/close/", staff_views.close, name="staff_close"),
 ]

@@ -1,0 +1,57 @@
+"""The product catalog the program starts with, from Microsoft's published lifecycle
+dates (release; end of mainstream support). Operators keep it current in the admin:
+adding a new version makes it N and moves the others down the lineage."""
+
+import datetime
+
+D = datetime.date
+
+# family, version, released, mainstream support ends (None: no end announced)
+ON_PREMISES = [
+    ("Windows Server", "2016", D(2016, 10, 15), D(2022, 1, 11)),
+    ("Windows Server", "2019", D(2018, 11, 13), D(2024, 1, 9)),
+    ("Windows Server", "2022", D(2021, 8, 18), D(2026, 10, 13)),
+    ("Windows Server", "2025", D(2024, 11, 1), D(2029, 10, 9)),
+    ("SQL Server", "2016", D(2016, 6, 1), D(2021, 7, 13)),
+    ("SQL Server", "2017", D(2017, 9, 29), D(2022, 10, 11)),
+    ("SQL Server", "2019", D(2019, 11, 4), D(2025, 2, 28)),
+    ("SQL Server", "2022", D(2022, 11, 16), D(2028, 1, 11)),
+    ("Exchange Server", "2016", D(2015, 10, 1), D(2020, 10, 13)),
+    ("Exchange Server", "2019", D(2018, 10, 22), D(2024, 1, 9)),
+    ("Exchange Server", "Subscription Edition", D(2025, 7, 1), None),
+    ("SharePoint Server", "2016", D(2016, 5, 1), D(2021, 7, 13)),
+    ("SharePoint Server", "2019", D(2018, 10, 22), D(2024, 1, 9)),
+    ("SharePoint Server", "Subscription Edition", D(2021, 11, 2), None),
+    ("Visual Studio", "2017", D(2017, 3, 7), D(2022, 4, 12)),
+    ("Visual Studio", "2019", D(2019, 4, 2), D(2024, 4, 9)),
+    ("Visual Studio", "2022", D(2021, 11, 8), D(2027, 1, 12)),
+    ("Skype for Business Server", "2015", D(2015, 5, 1), D(2020, 10, 13)),
+    ("Skype for Business Server", "2019", D(2018, 10, 22), D(2024, 1, 9)),
+]
+
+# family, CSP workload code
+CLOUD = [
+    ("Azure", "azure"),
+    ("Microsoft 365", "microsoft_365"),
+    ("Dynamics 365", "dynamics_365"),
+    ("Power Platform", ""),
+    ("Microsoft Intune", ""),
+]
+
+
+def load_products(product_model) -> None:
+    """Idempotent; the migration passes its historical model, tests the real one."""
+    for family, version, released, mainstream_ends in ON_PREMISES:
+        product_model.objects.update_or_create(
+            family=family,
+            version=version,
+            defaults={
+                "deployment": "on_premises",
+                "released_on": released,
+                "mainstream_ends_on": mainstream_ends,
+            },
+        )
+    for family, workload in CLOUD:
+        product_model.objects.update_or_create(
+            family=family, version="", defaults={"deployment": "cloud", "workload": workload}
+        )

@@ -1,0 +1,46 @@
+from django.utils.translation import gettext_lazy as _
+
+from partnerdesk.core.exceptions import ApplicationError
+
+
+class NotActivated(ApplicationError):
+    code = "not_activated"
+    status = 409
+    title = _("Not activated")
+    default_detail = _(
+        "This support contract is not active yet. A Global admin or MPN partner admin "
+        "activates it on the Technical benefits page."
+    )
+
+
+class ContractLinkRequired(ApplicationError):
+    code = "contract_link_required"
+    status = 403
+    title = _("Access ID and Contract ID required")
+    default_detail = _(
+        "The first time an account uses a support contract it must give the contract's "
+        "Access ID and Contract ID. They are on the Technical benefits page."
+    )
+
+
+class ProductNotEntitled(ApplicationError):
+    code = "product_not_entitled"
+    status = 409
+    title = _("Product not covered")
+    default_detail = _("This support plan can't be used for the selected product.")
+
+
+class NotWithdrawable(ApplicationError):
+    code = "not_withdrawable"
+    status = 409
+    title = _("Cannot be withdrawn")
+    default_detail = _(
+        "Only an open request that no support engineer has picked up can be withdrawn."
+    )
+
+
+class RequestFinished(ApplicationError):
+    code = "request_finished"
+    status = 409
+    title = _("Request already finished")
+    default_detail = _("This support request is already resolved or closed.")

@@ -1,0 +1,100 @@
+"""Reads for products, support contracts (the plan picker) and support requests."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from partnerdesk.accounts.models import User
+from partnerdesk.benefits.models import Entitlement, EntitlementStatus
+from partnerdesk.benefits.selectors import mpn_organization
+from partnerdesk.benefits.services import entitlements_refresh_if_stale
+from partnerdesk.core.exceptions import NotFound
+from partnerdesk.support.models import ContractLink, Product, SupportRequest
+
+
+def entitled_product_ids(*, products: list[Product], today: datetime.date) -> set[int]:
+    """Cloud products, and per on-premises family the newest released version (N) and
+    the one before it (N-1) while that is still in mainstream support."""
+    entitled = {p.pk for p in products if p.deployment == "cloud"}
+    lineages: dict[str, list[Product]] = {}
+    for product in products:
+        released = product.released_on is not None and product.released_on <= today
+        if product.deployment == "on_premises" and released:
+            lineages.setdefault(product.family, []).append(product)
+    for versions in lineages.values():
+        versions.sort(key=lambda p: p.released_on, reverse=True)
+        entitled.add(versions[0].pk)
+        if len(versions) > 1:
+            previous = versions[1]
+            if previous.mainstream_ends_on is None or previous.mainstream_ends_on >= today:
+                entitled.add(previous.pk)
+    return entitled
+
+
+def product_list(*, today: datetime.date | None = None) -> list[tuple[Product, bool]]:
+    today = today or timezone.localdate()
+    products = list(Product.objects.order_by("deployment", "family", "-released_on"))
+    entitled = entitled_product_ids(products=products, today=today)
+    return [(p, p.pk in entitled) for p in products]
+
+
+@dataclass(frozen=True)
+class ContractOption:
+    """One support contract as the plan picker shows it."""
+
+    entitlement: Entitlement
+    linked: bool
+    usable: bool
+    reason: str
+
+
+def contract_options(*, user: User, deployment: str | None = None) -> list[ContractOption]:
+    """The organization's contracts (for one deployment, or all), usable ones first."""
+    organization = mpn_organization(user)
+    entitlements_refresh_if_stale(organization=organization)
+    entitlements = Entitlement.objects.for_user(user).visible().select_related("benefit")
+    if deployment:
+        entitlements = entitlements.filter(benefit__covers=deployment)
+    linked = set(ContractLink.objects.filter(user=user).values_list("entitlement_id", flat=True))
+    today = timezone.localdate()
+    options = []
+    for entitlement in entitlements.order_by("benefit__position", "pk"):
+        status = entitlement.status_on(today)
+        reason = {
+            EntitlementStatus.NOT_ACTIVATED: _("not activated yet"),
+            EntitlementStatus.ACTIVATION_PENDING: _("activation pending"),
+            EntitlementStatus.EXHAUSTED: _("no incidents left"),
+            EntitlementStatus.EXPIRED: _("expired"),
+        }.get(status, "")
+        options.append(
+            ContractOption(entitlement, entitlement.pk in linked, status == "active", reason)
+        )
+    return sorted(options, key=lambda o: not o.usable)
+
+
+def _requests_for(user: User) -> QuerySet[SupportRequest]:
+    queryset = (
+        SupportRequest.objects.all() if user.is_staff else SupportRequest.objects.for_user(user)
+    )
+    return queryset.select_related(
+        "product", "entitlement", "opened_by", "assigned_to", "customer", "organization"
+    )
+
+
+def support_request_list(*, user: User, status: str | None = None) -> QuerySet[SupportRequest]:
+    queryset = _requests_for(user)
+    if status:
+        queryset = queryset.filter(status=status)
+    return queryset.order_by("-created_at", "-id")
+
+
+def support_request_get(*, user: User, request_id: int) -> SupportRequest:
+    support_request = _requests_for(user).filter(pk=request_id).first()
+    if support_request is None:
+        raise NotFound()
+    return support_request

@@ -1,0 +1,260 @@
+"""Writes for support requests: opening (and charging), withdrawing, working, closing."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from partnerdesk.accounts.models import User
+from partnerdesk.benefits.exceptions import EntitlementExpired
+from partnerdesk.benefits.models import Entitlement, EntitlementState, EntitlementStatus, LedgerKind
+from partnerdesk.benefits.selectors import mpn_organization
+from partnerdesk.benefits.services import entitlements_refresh_if_stale, ledger_post
+from partnerdesk.core.exceptions import NotFound, RoleRequired, ValidationFailed
+from partnerdesk.support.exceptions import (
+    ContractLinkRequired,
+    NotActivated,
+    NotWithdrawable,
+    ProductNotEntitled,
+    RequestFinished,
+)
+from partnerdesk.support.models import (
+    REFUNDING_RESOLUTIONS,
+    ContractLink,
+    Product,
+    RequestNote,
+    RequestStatus,
+    Resolution,
+    SupportRequest,
+)
+from partnerdesk.support.selectors import entitled_product_ids
+
+
+@dataclass(frozen=True)
+class SupportRequestDraft:
+    product_id: int
+    severity: str
+    title: str
+    description: str
+    error_message: str = ""
+    contact_name: str = ""
+    contact_email: str = ""
+    contact_phone: str = ""
+    contract_id: str | None = None
+    access_id: str | None = None
+
+
+def _same(secret: str | None, given: str | None) -> bool:
+    return bool(secret and given) and hmac.compare_digest(secret.strip(), given.strip())
+
+
+def _choose_contract(
+    *, user: User, product: Product, draft: SupportRequestDraft
+) -> tuple[Entitlement, bool]:
+    """The contract to charge, and whether this account is already linked to it."""
+    all_visible = list(
+        Entitlement.objects.for_user(user).visible().select_related("benefit").order_by("pk")
+    )
+    covering = [e for e in all_visible if e.benefit.covers == product.deployment]
+    linked_ids = set(
+        ContractLink.objects.filter(user=user, entitlement__in=covering).values_list(
+            "entitlement_id", flat=True
+        )
+    )
+    if draft.contract_id:
+        named = [e for e in all_visible if _same(e.contract_id, draft.contract_id)]
+        if not named:
+            raise ContractLinkRequired(
+                _("No support contract of your organization has that Contract ID.")
+            )
+        if named[0] not in covering:
+            raise ProductNotEntitled()
+        return named[0], named[0].pk in linked_ids
+    if not covering:
+        raise ProductNotEntitled()
+    today = timezone.localdate()
+    linked = [e for e in covering if e.pk in linked_ids]
+    usable = [e for e in linked if e.status_on(today) == EntitlementStatus.ACTIVE]
+    if usable:
+        return usable[0], True
+    if linked:
+        return linked[0], True
+    active = [e for e in covering if e.state == EntitlementState.ACTIVE]
+    if active:
+        raise ContractLinkRequired()
+    return covering[0], False
+
+
+def _check_usable(entitlement: Entitlement) -> None:
+    """Exhaustion is left to the charge itself, which decides it under the lock."""
+    status = entitlement.status_on(timezone.localdate())
+    if status == EntitlementStatus.EXPIRED:
+        raise EntitlementExpired(_("This support contract has expired."))
+    if status in (EntitlementStatus.NOT_ACTIVATED, EntitlementStatus.ACTIVATION_PENDING):
+        raise NotActivated()
+
+
+def support_request_create(*, user: User, draft: SupportRequestDraft) -> SupportRequest:
+    """Open a request and charge one incident to the right contract, all in one
+    transaction: on any refusal nothing is written (not even the first-use link)."""
+    organization = mpn_organization(user)
+    entitlements_refresh_if_stale(organization=organization)
+    products = list(Product.objects.all())
+    product = next((p for p in products if p.pk == draft.product_id), None)
+    if product is None:
+        raise ValidationFailed([{"path": "product_id", "message": _("Unknown product.")}])
+    if product.pk not in entitled_product_ids(products=products, today=timezone.localdate()):
+        raise ProductNotEntitled(
+            _(
+                "This support plan can't be used for the selected product: only the current "
+                "version and the previous one while in mainstream support are covered."
+            )
+        )
+    entitlement, linked = _choose_contract(user=user, product=product, draft=draft)
+    _check_usable(entitlement)
+    if not linked and not (
+        _same(entitlement.contract_id, draft.contract_id)
+        and _same(entitlement.access_id, draft.access_id)
+    ):
+        raise ContractLinkRequired()
+    with transaction.atomic():
+        if not linked:
+            ContractLink.objects.get_or_create(user=user, entitlement=entitlement)
+        support_request = SupportRequest.objects.create(
+            organization=organization,
+            opened_by=user,
+            product=product,
+            entitlement=entitlement,
+            charged=True,
+            severity=draft.severity,
+            title=draft.title,
+            description=draft.description,
+            error_message=draft.error_message,
+            contact_name=draft.contact_name or user.get_full_name(),
+            contact_email=draft.contact_email or user.email,
+            contact_phone=draft.contact_phone,
+        )
+        ledger_post(
+            entitlement_id=entitlement.pk,
+            kind=LedgerKind.CONSUME,
+            delta=-1,
+            actor_id=user.pk,
+            support_request_id=support_request.pk,
+        )
+    return support_request
+
+
+def contract_link(*, user: User, access_id: str, contract_id: str) -> Entitlement:
+    """Link a contract to this account ahead of a request (idempotent)."""
+    mpn_organization(user)
+    entitlement = next(
+        (
+            e
+            for e in Entitlement.objects.for_user(user).visible()
+            if _same(e.contract_id, contract_id) and _same(e.access_id, access_id)
+        ),
+        None,
+    )
+    if entitlement is None:
+        raise ContractLinkRequired(_("The Access ID and Contract ID do not match a contract."))
+    try:
+        with transaction.atomic():
+            ContractLink.objects.get_or_create(user=user, entitlement=entitlement)
+    except IntegrityError:
+        pass  # linked concurrently: the same outcome
+    return entitlement
+
+
+def _locked_request(request_id: int) -> SupportRequest:
+    support_request = SupportRequest.objects.select_for_update().filter(pk=request_id).first()
+    if support_request is None:
+        raise NotFound()
+    return support_request
+
+
+def _refund(*, support_request: SupportRequest, actor: User, note: str) -> None:
+    if (
+        support_request.charged
+        and not support_request.ledger_entries.filter(kind=LedgerKind.REFUND).exists()
+    ):
+        ledger_post(
+            entitlement_id=support_request.entitlement_id,
+            kind=LedgerKind.REFUND,
+            delta=1,
+            actor_id=actor.pk,
+            note=note,
+            support_request_id=support_request.pk,
+        )
+
+
+def support_request_withdraw(*, user: User, request_id: int) -> SupportRequest:
+    if not SupportRequest.objects.for_user(user).filter(pk=request_id).exists():
+        raise NotFound()
+    with transaction.atomic():
+        support_request = _locked_request(request_id)
+        if not support_request.can_be_withdrawn:
+            raise NotWithdrawable()
+        support_request.status = RequestStatus.CLOSED
+        support_request.resolution = Resolution.WITHDRAWN
+        support_request.closed_at = timezone.now()
+        support_request.save(update_fields=["status", "resolution", "closed_at", "updated_at"])
+        _refund(support_request=support_request, actor=user, note="withdrawn")
+    return support_request
+
+
+def _require_engineer(user: User) -> None:
+    if not user.is_staff:
+        raise RoleRequired(_("Only support engineers can do this."))
+
+
+def support_request_pick_up(*, engineer: User, request_id: int) -> SupportRequest:
+    _require_engineer(engineer)
+    with transaction.atomic():
+        support_request = _locked_request(request_id)
+        if support_request.is_finished:
+            raise RequestFinished()
+        support_request.assigned_to = engineer
+        support_request.status = RequestStatus.IN_PROGRESS
+        support_request.save(update_fields=["assigned_to", "status", "updated_at"])
+    return support_request
+
+
+def support_request_close(*, engineer: User, request_id: int, resolution: str) -> SupportRequest:
+    _require_engineer(engineer)
+    if resolution not in (Resolution.SOLVED, Resolution.DUPLICATE, Resolution.PRODUCT_BUG):
+        raise ValidationFailed(
+            [{"path": "resolution", "message": _("Choose solved, duplicate or product_bug.")}]
+        )
+    with transaction.atomic():
+        support_request = _locked_request(request_id)
+        if support_request.is_finished:
+            raise RequestFinished()
+        support_request.status = (
+            RequestStatus.RESOLVED if resolution == Resolution.SOLVED else RequestStatus.CLOSED
+        )
+        support_request.resolution = resolution
+        support_request.closed_at = timezone.now()
+        if support_request.assigned_to_id is None:
+            support_request.assigned_to = engineer
+        support_request.save(
+            update_fields=["status", "resolution", "closed_at", "assigned_to", "updated_at"]
+        )
+        if resolution in REFUNDING_RESOLUTIONS:
+            _refund(support_request=support_request, actor=engineer, note=resolution)
+    return support_request
+
+
+def support_request_add_note(*, author: User, request_id: int, body: str) -> RequestNote:
+    body = body.strip()
+    if not body:
+        raise ValidationFailed([{"path": "body", "message": _("Write something first.")}])
+    visible = (
+        SupportRequest.objects.all() if author.is_staff else SupportRequest.objects.for_user(author)
+    )
+    if not visible.filter(pk=request_id).exists():
+        raise NotFound()
+    return RequestNote.objects.create(support_request_id=request_id, author=author, body=body)

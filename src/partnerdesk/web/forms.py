@@ -1,0 +1,53 @@
+from django import forms
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from partnerdesk.support.models import Severity
+
+
+class SupportRequestForm(forms.Form):
+    product = forms.TypedChoiceField(label=_("Product"), coerce=int)
+    contract = forms.TypedChoiceField(
+        label=_("Support plan"), coerce=int, required=False, widget=forms.RadioSelect
+    )
+    severity = forms.ChoiceField(
+        label=_("Severity"), choices=Severity.choices, widget=forms.RadioSelect, initial="B"
+    )
+    title = forms.CharField(label=_("Title"), max_length=200)
+    description = forms.CharField(
+        label=_("Description"),
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=_("One specific problem: what happens, what you expected, what you tried."),
+    )
+    error_message = forms.CharField(
+        label=_("Error message"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    contact_name = forms.CharField(label=_("Contact name"), max_length=200, required=False)
+    contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)
+    contact_phone = forms.CharField(label=_("Contact phone"), max_length=40, required=False)
+    access_id = forms.CharField(label=_("Access ID"), max_length=64, required=False)
+    contract_id = forms.CharField(label=_("Contract ID"), max_length=64, required=False)
+
+    def __init__(self, *args, products, contracts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["product"].choices = [("", _("Choose a product")), *products]
+        # htmx: choosing a product reloads the plan picker with the plans that cover it.
+        self.fields["product"].widget.attrs.update(
+            {"hx-get": reverse("web:request_plans"), "hx-target": "#plans", "hx-swap": "outerHTML"}
+        )
+        self.fields["contract"].choices = contracts
+
+
+class NoteForm(forms.Form):
+    body = forms.CharField(label=_("Add a note"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CloseForm(forms.Form):
+    resolution = forms.ChoiceField(
+        label=_("Resolution"),
+        choices=[
+            ("solved", _("Solved")),
+            ("duplicate", _("Duplicate (refunds the incident)")),
+            ("product_bug", _("Product bug (refunds the incident)")),
+        ],
+    )
