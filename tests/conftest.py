@@ -2,10 +2,16 @@ import datetime
 import os
 
 import pytest
+from django.core.servers import basehttp
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM calls made by
 # the test itself (fixtures, assertions) are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+# The live server's listen queue is 10 by default; the concurrency tests connect fifty
+# clients at once, as a production server's (gunicorn's 2048) would accept.
+basehttp.WSGIServer.request_queue_size = 256
 
 
 @pytest.fixture(autouse=True)
@@ -15,10 +21,14 @@ def catalog(db):
     from partnerdesk.benefits.models import AllotmentRule, Benefit
     from partnerdesk.partners.catalog import load_competencies
     from partnerdesk.partners.models import Competency
+    from partnerdesk.support.catalog import load_products
+    from partnerdesk.support.models import Product
 
     if not AllotmentRule.objects.exists():
         load_competencies(Competency)
         load_benefit_catalog(Benefit, AllotmentRule)
+    if not Product.objects.exists():
+        load_products(Product)
 
 
 @pytest.fixture

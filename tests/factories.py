@@ -74,3 +74,24 @@ def token_for(user: User) -> str:
 
 CLOUD = "Cloud Platform"
 OTHER = "Data Analytics"
+
+
+def activate(organization: Organization) -> None:
+    """Activate every current entitlement of the organization, as an operator would."""
+    from partnerdesk.benefits.activation import activation_complete, activation_request
+    from partnerdesk.benefits.models import Entitlement
+
+    admin = UserFactory(organization=organization, is_global_admin=True)
+    operator = User.objects.filter(is_staff=True, organization=None).first() or UserFactory(
+        organization=None, is_staff=True
+    )
+    for entitlement in Entitlement.objects.filter(organization=organization).current():
+        outcome = activation_request(user=admin, entitlement_id=entitlement.pk)
+        if outcome.activation is not None:
+            activation_complete(activation_id=outcome.activation.pk, operator=operator)
+
+
+def product(family: str, version: str = ""):
+    from partnerdesk.support.models import Product
+
+    return Product.objects.get(family=family, version=version)

@@ -42,13 +42,21 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """`partnerdesk runserver` in its own process, for tests that need a separate server."""
+    """The production server (gunicorn) in its own process, against the test database."""
 
-    def __init__(self, **env: str) -> None:
+    def __init__(self, workers: int = 1, threads: int = 16, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        gunicorn = Path(sys.executable).with_name("gunicorn")
         self.process = subprocess.Popen(
-            [str(SCRIPT), "runserver", f"127.0.0.1:{self.port}", "--noreload", "--skip-checks"],
+            [
+                str(gunicorn),
+                "partnerdesk.wsgi",
+                f"--bind=127.0.0.1:{self.port}",
+                f"--workers={workers}",
+                f"--threads={threads}",
+                "--log-level=warning",
+            ],
             env=process_env(**env),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,

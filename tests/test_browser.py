@@ -158,3 +158,54 @@ def test_an_ordinary_user_sees_activate_greyed_out_with_the_reason(page, live_se
     expect(button).to_have_accessible_description(
         "Only a Global admin or an MPN partner admin can activate benefits."
     )
+
+
+def test_open_a_request_with_the_ids_once_then_without(page, live_server):
+    from partnerdesk.benefits.models import Entitlement
+    from tests.factories import activate
+
+    organization = OrganizationFactory(name="Contoso")
+    membership(organization, "silver", OTHER)
+    activate(organization)
+    contract = Entitlement.objects.get(organization=organization, benefit__code="product_support")
+    UserFactory(organization=organization, email="eve@contoso.example", name="Eve Adams")
+    sign_in(page, live_server.url, "eve@contoso.example")
+    remaining = page.locator("tr[data-benefit=product_support] td.num").nth(2)
+    expect(remaining).to_have_text("15")
+
+    def open_request(title: str, with_ids: bool) -> None:
+        page.locator("nav summary", has_text="Support").click()
+        page.get_by_role("link", name="New support request").click()
+        page.get_by_label("Product", exact=True).select_option(label="SQL Server 2022")
+        expect(page.locator("#plans")).to_contain_text(contract.contract_id)
+        if with_ids:
+            page.get_by_role("textbox", name="Access ID").fill(contract.access_id)
+            page.get_by_role("textbox", name="Contract ID").fill(contract.contract_id)
+        else:
+            expect(page.locator("#first-use")).to_have_count(0)
+        page.get_by_label("A — critical").check()
+        page.get_by_label("Title", exact=True).fill(title)
+        page.get_by_label("Description", exact=True).fill("The service stops after the CU update.")
+        page.get_by_role("button", name="Open the request").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text(title)
+
+    # Without the IDs the first time: refused, with the reason, nothing charged.
+    page.locator("nav summary", has_text="Support").click()
+    page.get_by_role("link", name="New support request").click()
+    page.get_by_label("Product", exact=True).select_option(label="SQL Server 2022")
+    page.get_by_label("Title", exact=True).fill("No IDs")
+    page.get_by_label("Description", exact=True).fill("x")
+    page.get_by_role("button", name="Open the request").click()
+    expect(page.locator("#form-error")).to_contain_text("Access ID and Contract ID")
+
+    open_request("Cluster down", with_ids=True)
+    expect(page.locator("#request-detail")).to_contain_text("one incident charged")
+    page.locator("nav summary", has_text="Benefits").click()
+    page.get_by_role("link", name="Technical benefits").click()
+    expect(remaining).to_have_text("14")
+
+    open_request("Backups slow", with_ids=False)
+    page.goto(live_server.url + "/benefits/technical/")
+    expect(remaining).to_have_text("13")
+    page.goto(live_server.url + "/support/requests/")
+    expect(page.locator("#requests-table tbody tr")).to_have_count(2)

@@ -55,6 +55,11 @@ def test_csp_only_page_is_403_with_the_seed_message(client):
         "benefits/ledgerentry",
         "accounts/user",
         "accounts/apitoken",
+        "benefits/activation",
+        "core/auditevent",
+        "support/product",
+        "support/supportrequest",
+        "support/contractlink",
     ],
 )
 def test_every_admin_list_opens(client, operator, model):
@@ -130,3 +135,85 @@ def test_the_users_language_wins_over_accept_language_in_the_api(client):
     )
     assert response.status_code == 403
     assert response.json()["detail"] == "Nie masz uprawnień do wykonania tej akcji."
+
+
+def _open_request(organization):
+    from partnerdesk.benefits.models import Entitlement
+    from partnerdesk.support.services import SupportRequestDraft, support_request_create
+    from tests.factories import activate, product
+
+    activate(organization)
+    user = UserFactory(organization=organization)
+    contract = Entitlement.objects.get(organization=organization, benefit__code="product_support")
+    draft = SupportRequestDraft(
+        product_id=product("SQL Server", "2022").pk,
+        severity="A",
+        title="Cluster down",
+        description="d",
+        contract_id=contract.contract_id,
+        access_id=contract.access_id,
+    )
+    return user, support_request_create(user=user, draft=draft), contract
+
+
+def test_the_staff_console_is_for_engineers_only(client):
+    organization = OrganizationFactory()
+    membership(organization, "action_pack")
+    user, support_request, contract = _open_request(organization)
+    client.force_login(user)
+    assert client.get(reverse("web:staff_queue")).status_code == 403
+
+    engineer = UserFactory(organization=None, is_staff=True, name="Sam Engineer")
+    client.force_login(engineer)
+    queue = client.get(reverse("web:staff_queue")).content.decode()
+    assert "Cluster down" in queue
+
+    client.post(reverse("web:staff_pick_up", args=[support_request.pk]))
+    client.post(reverse("web:request_note", args=[support_request.pk]), {"body": "On it."})
+    client.post(reverse("web:staff_close", args=[support_request.pk]), {"resolution": "duplicate"})
+
+    support_request.refresh_from_db()
+    contract.refresh_from_db()
+    assert (support_request.status, support_request.resolution) == ("closed", "duplicate")
+    assert support_request.assigned_to == engineer
+    assert support_request.notes.get().body == "On it."
+    assert (contract.used, contract.balance) == (0, 10)
+
+
+def test_partner_pages_list_show_and_withdraw(client):
+    organization = OrganizationFactory()
+    membership(organization, "action_pack")
+    user, support_request, contract = _open_request(organization)
+    client.force_login(user)
+
+    assert "Cluster down" in client.get(reverse("web:requests")).content.decode()
+    detail = client.get(reverse("web:request_detail", args=[support_request.pk])).content.decode()
+    assert contract.contract_id in detail and "Withdraw" in detail
+    client.post(reverse("web:request_withdraw", args=[support_request.pk]))
+
+    support_request.refresh_from_db()
+    contract.refresh_from_db()
+    assert support_request.resolution == "withdrawn"
+    assert contract.balance == 10
+    stranger = UserFactory(organization=OrganizationFactory())
+    client.force_login(stranger)
+    assert client.get(reverse("web:request_detail", args=[support_request.pk])).status_code == 404
+
+
+def test_the_plan_picker_hides_unavailable_plans_behind_a_toggle(client):
+    from partnerdesk.benefits.models import Entitlement
+    from partnerdesk.benefits.services import ledger_post
+    from tests.factories import activate
+
+    organization = OrganizationFactory()
+    membership(organization, "gold", "Data Analytics")
+    activate(organization)
+    cloud = Entitlement.objects.get(organization=organization, benefit__code="cloud_support")
+    ledger_post(entitlement_id=cloud.pk, kind="adjustment", delta=-10, note="used up elsewhere")
+    client.force_login(UserFactory(organization=organization))
+
+    page = client.get(reverse("web:request_new")).content.decode()
+
+    usable, _, unavailable = page.partition("Show unavailable support plans")
+    assert "Microsoft Product Support" in usable and "Signature Cloud Support" not in usable
+    assert "Signature Cloud Support" in unavailable and "no incidents left" in unavailable

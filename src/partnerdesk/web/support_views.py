@@ -35,14 +35,18 @@ def _plan_context(user, product_id: int | None) -> dict:
     return {
         "usable": usable,
         "unavailable": [o for o in options if not o.usable],
-        "needs_ids": any(not o.linked for o in usable) or not usable,
+        "needs_ids": any(not o.linked for o in usable),
     }
 
 
 @login_required
 @shows_application_errors
 def request_new(request):
-    plans = _plan_context(request.user, None)
+    try:
+        product_id = int(request.POST.get("product") or 0)
+    except ValueError:
+        product_id = 0
+    plans = _plan_context(request.user, product_id or None)
     contracts = [(o.entitlement.pk, str(o.entitlement.pk)) for o in plans["usable"]]
     form = SupportRequestForm(
         request.POST or None,
@@ -82,7 +86,11 @@ def request_new(request):
                 % {"number": created.pk, "contract": created.entitlement.contract_id},
             )
             return redirect("web:request_detail", pk=created.pk)
-    return render(request, "partnerdesk/request_new.html", {"form": form, **plans})
+    ids = {
+        "access_id": request.POST.get("access_id"),
+        "contract_id": request.POST.get("contract_id"),
+    }
+    return render(request, "partnerdesk/request_new.html", {"form": form, **plans, **ids})
 
 
 @login_required

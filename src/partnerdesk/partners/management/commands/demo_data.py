@@ -30,6 +30,7 @@ class Command(BaseCommand):
                 OPERATOR_EMAIL, DEMO_PASSWORD, name="Olga Operator"
             )
         self._activate_one(operator)
+        self._open_requests()
         emails = [u["email"] for org in data["organizations"] for u in org["users"]]
         for user in User.objects.filter(email__in=emails):
             if not user.has_usable_password():
@@ -55,3 +56,42 @@ class Command(BaseCommand):
         admin = User.objects.get(email="ann@contoso.example")
         outcome = activation_request(user=admin, entitlement_id=entitlement.pk)
         activation_complete(activation_id=outcome.activation.pk, operator=operator)
+
+    def _open_requests(self) -> None:
+        """Two requests in the support console, so an engineer has something to pick up."""
+        from partnerdesk.support.models import Product, SupportRequest
+        from partnerdesk.support.services import SupportRequestDraft, support_request_create
+
+        ann = User.objects.get(email="ann@contoso.example")
+        if SupportRequest.objects.filter(opened_by=ann).exists():
+            return
+        contract = Entitlement.objects.get(
+            organization__partner_id="4711001", benefit__code="product_support", state="active"
+        )
+        for family, version, severity, title, description in [
+            (
+                "SQL Server",
+                "2022",
+                "A",
+                "Availability group failover does not complete",
+                "After CU14 the secondary replica stays in RESOLVING for minutes.",
+            ),
+            (
+                "Windows Server",
+                "2025",
+                "C",
+                "Event 1014 floods the System log",
+                "DNS client events every few seconds since joining the new domain.",
+            ),
+        ]:
+            support_request_create(
+                user=ann,
+                draft=SupportRequestDraft(
+                    product_id=Product.objects.get(family=family, version=version).pk,
+                    severity=severity,
+                    title=title,
+                    description=description,
+                    contract_id=contract.contract_id,
+                    access_id=contract.access_id,
+                ),
+            )
