@@ -221,4 +221,18 @@ def test_session_cookie_works_for_the_api(live_server, ann):
 def test_openapi_document_is_served(live_server):
     spec = requests.get(live_server.url + "/api/v1/openapi.json", timeout=10).json()
     assert spec["openapi"].startswith("3.")
-    assert {"/api/v1/me", "/api/v1/benefits", "/api/v1/benefits/{benefit_id}"} <= set(spec["paths"])
+    assert {
+        "/api/v1/me",
+        "/api/v1/benefits",
+        "/api/v1/benefits/{benefit_id}",
+        "/api/v1/benefits/{benefit_id}/activate",
+        "/api/v1/benefits/{benefit_id}/ledger",
+        "/api/v1/products",
+        "/api/v1/support-requests",
+        "/api/v1/support-requests/{request_id}",
+        "/api/v1/support-requests/{request_id}/withdraw",
+        "/api/v1/support-requests/{request_id}/close",
+    } <= set(spec["paths"])
+    create = spec["paths"]["/api/v1/support-requests"]["post"]
+    assert "Idempotency-Key" in {p["name"] for p in create["parameters"]}
+    assert {"201", "409", "422"} <= set(create["responses"])
