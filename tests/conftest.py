@@ -17,18 +17,20 @@ basehttp.WSGIServer.request_queue_size = 256
 @pytest.fixture(autouse=True)
 def catalog(db):
     """The catalog is loaded by migrations; transactional tests flush it, so put it back."""
-    from partnerdesk.benefits.catalog import load_benefit_catalog
+    from partnerdesk.benefits.catalog import load_benefit_catalog, load_paid_plans
     from partnerdesk.benefits.models import AllotmentRule, Benefit
     from partnerdesk.partners.catalog import load_competencies
     from partnerdesk.partners.models import Competency
-    from partnerdesk.support.catalog import load_products
-    from partnerdesk.support.models import Product
+    from partnerdesk.support.catalog import load_products, load_workloads
+    from partnerdesk.support.models import Product, Workload
 
     if not AllotmentRule.objects.exists():
         load_competencies(Competency)
         load_benefit_catalog(Benefit, AllotmentRule)
+        load_paid_plans(Benefit)
     if not Product.objects.exists():
         load_products(Product)
+        load_workloads(Workload, Product)
 
 
 @pytest.fixture

@@ -209,3 +209,30 @@ def test_open_a_request_with_the_ids_once_then_without(page, live_server):
     expect(remaining).to_have_text("13")
     page.goto(live_server.url + "/support/requests/")
     expect(page.locator("#requests-table tbody tr")).to_have_count(2)
+
+
+def test_admin_agent_opens_an_azure_request_for_a_customer(page, live_server):
+    from tests.factories import CustomerFactory
+
+    organization = OrganizationFactory(name="Contoso", in_mpn=True, in_csp=True)
+    CustomerFactory(organization=organization, name="Fabrikam", tenant_id="fabrikam-tenant")
+    UserFactory(organization=organization, email="carla@contoso.example", is_admin_agent=True)
+    sign_in(page, live_server.url, "carla@contoso.example")
+
+    page.locator("nav summary", has_text="CSP").click()
+    page.get_by_role("link", name="Customers").click()
+    page.get_by_role("link", name="Fabrikam").click()
+    expect(page.get_by_role("heading", name="Service management")).to_be_visible()
+    page.get_by_role("link", name="New request: Azure").click()
+
+    expect(page.locator("#plan-note")).to_contain_text("no incident is charged")
+    page.get_by_label("B — moderate").check()
+    page.get_by_label("Title", exact=True).fill("VM scale set stuck")
+    page.get_by_label("Description", exact=True).fill("Scale-out has been pending for an hour.")
+    page.get_by_role("button", name="Open the request").click()
+
+    detail = page.locator("#request-detail")
+    expect(detail).to_contain_text("VM scale set stuck")
+    expect(detail).to_contain_text("Fabrikam")
+    expect(detail).to_contain_text("Cloud Solution Provider plan (no incident charged)")
+    expect(detail).to_contain_text("Azure")

@@ -60,6 +60,8 @@ def test_csp_only_page_is_403_with_the_seed_message(client):
         "support/product",
         "support/supportrequest",
         "support/contractlink",
+        "support/workload",
+        "benefits/plangrant",
     ],
 )
 def test_every_admin_list_opens(client, operator, model):
@@ -217,3 +219,24 @@ def test_the_plan_picker_hides_unavailable_plans_behind_a_toggle(client):
     usable, _, unavailable = page.partition("Show unavailable support plans")
     assert "Microsoft Product Support" in usable and "Signature Cloud Support" not in usable
     assert "Signature Cloud Support" in unavailable and "no incidents left" in unavailable
+
+
+def test_csp_pages_are_for_agents_of_csp_partners(client):
+    from tests.factories import CustomerFactory
+
+    organization = OrganizationFactory(in_mpn=True, in_csp=True)
+    customer = CustomerFactory(organization=organization, name="Fabrikam")
+    client.force_login(UserFactory(organization=organization, is_global_admin=True))
+    denied = client.get(reverse("web:csp_customers"))
+    assert denied.status_code == 403
+    assert "Admin agent" in denied.content.decode()
+
+    client.force_login(UserFactory(organization=organization, is_helpdesk_agent=True))
+    assert "Fabrikam" in client.get(reverse("web:csp_customers")).content.decode()
+    page = client.get(reverse("web:csp_customer", args=[customer.pk])).content.decode()
+    assert "Service management" in page and "New request: Azure" in page
+
+    outsider = UserFactory(organization=OrganizationFactory(in_csp=True), is_admin_agent=True)
+    client.force_login(outsider)
+    assert client.get(reverse("web:csp_customer", args=[customer.pk])).status_code == 404
+    assert client.get(reverse("web:csp_request_new", args=[customer.pk])).status_code == 404

@@ -2,7 +2,7 @@ from ninja import NinjaAPI
 
 from partnerdesk.api.auth import BearerToken, PortalSession
 from partnerdesk.api.problems import install_problem_handlers
-from partnerdesk.api.routers import benefits, me, products, support
+from partnerdesk.api.routers import benefits, customers, me, products, support
 
 api = NinjaAPI(
     title="partnerdesk",
@@ -22,3 +22,4 @@ api.add_router("", me.router)
 api.add_router("", benefits.router)
 api.add_router("", products.router)
 api.add_router("", support.router)
+api.add_router("", customers.router)

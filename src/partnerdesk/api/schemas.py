@@ -92,7 +92,7 @@ class ProductList(Schema):
 
 
 class SupportRequestIn(Schema):
-    product_id: int
+    product_id: int | None = None
     severity: Literal["A", "B", "C"]
     title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -103,7 +103,7 @@ class SupportRequestIn(Schema):
     contract_id: str | None = None
     access_id: str | None = None
     customer_id: int | None = None
-    workload: Literal["azure", "microsoft_365", "dynamics_365"] | None = None
+    workload: Annotated[str, StringConstraints(max_length=32)] | None = None
 
 
 class NoteOut(Schema):
@@ -147,3 +147,13 @@ class SupportRequestOut(Schema):
 
 class SupportRequestDetail(SupportRequestOut):
     notes: list[NoteOut]
+
+
+class CustomerOut(Schema):
+    id: int
+    name: str
+    tenant_id: str
+
+
+class CustomerList(Schema):
+    items: list[CustomerOut]

@@ -11,7 +11,9 @@ from partnerdesk.benefits.models import (
     Benefit,
     Entitlement,
     LedgerEntry,
+    PlanGrant,
 )
+from partnerdesk.benefits.plans import plan_grant, plan_grant_problems
 from partnerdesk.benefits.services import entitlement_adjust, entitlements_sync
 from partnerdesk.core.exceptions import ApplicationError
 from partnerdesk.partners.models import Organization
@@ -24,8 +26,52 @@ class AllotmentRuleInline(admin.TabularInline):
 
 @admin.register(Benefit)
 class BenefitAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "covers", "position"]
+    list_display = ["name", "code", "kind", "covers", "plan_incidents", "position"]
+    list_filter = ["kind"]
     inlines = [AllotmentRuleInline]
+
+
+class PlanGrantForm(forms.ModelForm):
+    class Meta:
+        model = PlanGrant
+        fields = ["organization", "plan", "starts", "ends"]
+
+    def clean(self):
+        cleaned = super().clean()
+        if all(cleaned.get(f) for f in ("organization", "plan", "starts", "ends")):
+            for problem in plan_grant_problems(
+                organization=cleaned["organization"],
+                plan=cleaned["plan"],
+                starts=cleaned["starts"],
+                ends=cleaned["ends"],
+            ):
+                self.add_error(problem["path"], problem["message"])
+        return cleaned
+
+
+@admin.register(PlanGrant)
+class PlanGrantAdmin(admin.ModelAdmin):
+    form = PlanGrantForm
+    list_display = ["organization", "plan", "starts", "ends", "granted_by", "created_at"]
+    list_filter = ["plan"]
+    search_fields = ["organization__name", "organization__partner_id"]
+    autocomplete_fields = ["organization"]
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        grant = plan_grant(
+            operator=request.user,
+            organization=obj.organization,
+            plan=obj.plan,
+            starts=obj.starts,
+            ends=obj.ends,
+        )
+        obj.pk, obj.entitlement = grant.pk, grant.entitlement
 
 
 @admin.register(AllotmentRule)

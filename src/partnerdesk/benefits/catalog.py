@@ -23,6 +23,45 @@ BENEFITS = [
     },
 ]
 
+# Paid partner support plans: granted by an operator for a term, then used like the others.
+PAID_PLANS = [
+    {
+        "code": "advanced_support",
+        "name": gettext_noop("Advanced Support for Partners"),
+        "description": gettext_noop(
+            "Paid support for partners who build on Microsoft cloud products: cloud only."
+        ),
+        "covers": "cloud",
+        "plan_incidents": None,
+        "highlights": "\n".join(
+            [
+                gettext_noop("Unlimited reactive support incidents for cloud products"),
+                gettext_noop("Critical issues answered around the clock"),
+                gettext_noop("Advisory hours with a named support team"),
+            ]
+        ),
+        "position": 30,
+    },
+    {
+        "code": "premier_support",
+        "name": gettext_noop("Premier Support for Partners"),
+        "description": gettext_noop(
+            "The highest level of paid support, for on-premises and cloud products."
+        ),
+        "covers": "all",
+        "plan_incidents": None,
+        "highlights": "\n".join(
+            [
+                gettext_noop("Unlimited reactive support incidents, on-premises and cloud"),
+                gettext_noop("Critical issues answered around the clock"),
+                gettext_noop("A technical account manager"),
+                gettext_noop("Proactive assessments and workshops"),
+            ]
+        ),
+        "position": 40,
+    },
+]
+
 # (benefit, offer, competency kind) -> incidents; "unlimited" and "not_eligible" are values.
 UNLIMITED = "unlimited"
 NOT_ELIGIBLE = "not_eligible"
@@ -59,4 +98,12 @@ def load_benefit_catalog(benefit_model, rule_model) -> None:
             offer=offer,
             competency_kind=kind,
             defaults={"allotment": allotment, "incidents": incidents},
+        )
+
+
+def load_paid_plans(benefit_model) -> None:
+    for spec in PAID_PLANS:
+        benefit_model.objects.update_or_create(
+            code=spec["code"],
+            defaults={"kind": "paid_plan", **{k: v for k, v in spec.items() if k != "code"}},
         )

@@ -16,14 +16,39 @@ class Deployment(models.TextChoices):
     CLOUD = "cloud", _("Cloud")
 
 
+class Coverage(models.TextChoices):
+    ON_PREMISES = "on_premises", _("On-premises products")
+    CLOUD = "cloud", _("Cloud products")
+    ALL = "all", _("On-premises and cloud products")
+
+
+class BenefitKind(models.TextChoices):
+    PROGRAM = "program", _("Program benefit (from memberships)")
+    PAID_PLAN = "paid_plan", _("Paid partner support plan")
+
+
 class Benefit(models.Model):
-    """A support benefit of the program (Microsoft Product Support, Signature Cloud Support)."""
+    """A support benefit: one of the program's (Microsoft Product Support, Signature Cloud
+    Support, derived from memberships through the allotment rules) or a paid partner
+    support plan (Premier, Advanced) that an operator grants for a term."""
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=120)
     description = models.TextField(_("description"), blank=True)
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=BenefitKind.choices, default=BenefitKind.PROGRAM
+    )
     covers = models.CharField(
-        _("covers"), max_length=16, choices=Deployment.choices, help_text=_("Products it covers.")
+        _("covers"), max_length=16, choices=Coverage.choices, help_text=_("Products it covers.")
+    )
+    plan_incidents = models.PositiveIntegerField(
+        _("incidents per term"),
+        null=True,
+        blank=True,
+        help_text=_("Paid plans only. Empty: unlimited."),
+    )
+    highlights = models.TextField(
+        _("highlights"), blank=True, help_text=_("Paid plans: one line each, for the comparison.")
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
 
@@ -39,6 +64,17 @@ class Benefit(models.Model):
     def display_name(self) -> str:
         """The name in the reader's language (the seeded names are in the catalogs)."""
         return gettext(self.name)
+
+    @property
+    def is_paid_plan(self) -> bool:
+        return self.kind == BenefitKind.PAID_PLAN
+
+    def covers_deployment(self, deployment: str) -> bool:
+        return self.covers in (Coverage.ALL, deployment)
+
+    @property
+    def highlight_lines(self) -> list[str]:
+        return [gettext(line.strip()) for line in self.highlights.splitlines() if line.strip()]
 
 
 class Allotment(models.TextChoices):
@@ -387,3 +423,53 @@ class Activation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.entitlement} · {self.get_state_display()}"
+
+
+class PlanGrant(models.Model):
+    """An operator's grant of a paid support plan to an organization for a term."""
+
+    organization = models.ForeignKey(
+        "partners.Organization",
+        verbose_name=_("organization"),
+        on_delete=models.CASCADE,
+        related_name="plan_grants",
+    )
+    plan = models.ForeignKey(
+        Benefit,
+        verbose_name=_("plan"),
+        on_delete=models.PROTECT,
+        related_name="grants",
+        limit_choices_to={"kind": BenefitKind.PAID_PLAN},
+    )
+    starts = models.DateField(_("starts"))
+    ends = models.DateField(_("ends"))
+    entitlement = models.OneToOneField(
+        Entitlement,
+        verbose_name=_("entitlement"),
+        on_delete=models.PROTECT,
+        related_name="plan_grant",
+        null=True,
+        editable=False,
+    )
+    granted_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("granted by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        editable=False,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("granted"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("plan grant")
+        verbose_name_plural = _("plan grants")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                name="plan_grant_period_ordered", condition=Q(ends__gte=models.F("starts"))
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan} — {self.organization} ({self.starts} – {self.ends})"

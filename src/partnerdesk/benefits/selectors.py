@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.db.models import Prefetch
+from django.utils.translation import gettext, ngettext
 
 from partnerdesk.accounts.models import User
 from partnerdesk.benefits.models import Activation, Entitlement, LedgerEntry
@@ -59,3 +60,67 @@ def entitlement_ledger(*, entitlement: Entitlement) -> list[LedgerEntry]:
 
 def ledger_list(*, user: User, entitlement_id: int) -> list[LedgerEntry]:
     return entitlement_ledger(entitlement=benefit_get(user=user, entitlement_id=entitlement_id))
+
+
+def _allotment_label(rule) -> str:
+    if rule is None or rule.allotment == "not_eligible":
+        return gettext("Not eligible")
+    if rule.allotment == "unlimited":
+        return gettext("Unlimited")
+    return ngettext("%(count)d incident", "%(count)d incidents", rule.incidents) % {
+        "count": rule.incidents
+    }
+
+
+def plan_comparison() -> list[dict]:
+    """The free offers and the paid plans side by side, from the catalog's own data."""
+    from partnerdesk.benefits.models import AllotmentRule, Benefit, BenefitKind, Coverage
+    from partnerdesk.partners.models import Offer
+
+    rules = {
+        (r.benefit.covers, r.offer, r.competency_kind): r
+        for r in AllotmentRule.objects.select_related("benefit")
+    }
+
+    def cell(covers: str, offer: str) -> str:
+        if offer == Offer.ACTION_PACK:
+            return _allotment_label(rules.get((covers, offer, "none")))
+        cloud, other = (_allotment_label(rules.get((covers, offer, k))) for k in ("cloud", "other"))
+        if cloud == other:
+            return cloud
+        return gettext("%(cloud)s with a cloud competency, %(other)s with another") % {
+            "cloud": cloud,
+            "other": other,
+        }
+
+    columns = [
+        {
+            "name": label,
+            "paid": False,
+            "on_premises": cell(Coverage.ON_PREMISES, offer),
+            "cloud": cell(Coverage.CLOUD, offer),
+            "how": gettext("Included in the membership; a partner admin activates it"),
+            "highlights": [],
+        }
+        for offer, label in Offer.choices
+    ]
+    for plan in Benefit.objects.filter(kind=BenefitKind.PAID_PLAN).order_by("position"):
+        amount = (
+            gettext("Unlimited")
+            if plan.plan_incidents is None
+            else ngettext("%(count)d incident", "%(count)d incidents", plan.plan_incidents)
+            % {"count": plan.plan_incidents}
+        )
+        columns.append(
+            {
+                "name": plan.display_name,
+                "paid": True,
+                "on_premises": amount
+                if plan.covers_deployment("on_premises")
+                else gettext("Not covered"),
+                "cloud": amount if plan.covers_deployment("cloud") else gettext("Not covered"),
+                "how": gettext("Purchased; the program grants it for a term"),
+                "highlights": plan.highlight_lines,
+            }
+        )
+    return columns

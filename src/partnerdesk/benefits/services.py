@@ -137,18 +137,19 @@ def entitlements_sync(
         )
         rules = list(AllotmentRule.objects.all())
         best = best_allotments(memberships=memberships, rules=rules)
-        current = {
-            e.benefit_id: e
-            for e in Entitlement.objects.filter(organization=organization)
+        current = {}
+        for entitlement in (
+            Entitlement.objects.filter(organization=organization)
             .current()
-            .select_for_update()
+            .select_related("benefit")
+            .select_for_update(of=("self",))
             .order_by("pk")
-        }
-        for benefit_id, entitlement in list(current.items()):
+        ):
             if entitlement.expires_on is not None and entitlement.expires_on < today:
-                # The one-year term is over; a membership still active grants a new one.
+                # The term is over; a membership still active grants a new one below.
                 _end(entitlement=entitlement, state=EntitlementState.EXPIRED, actor_id=actor_id)
-                del current[benefit_id]
+            elif not entitlement.benefit.is_paid_plan:
+                current[entitlement.benefit_id] = entitlement
         for benefit_id, entitlement in current.items():
             if benefit_id not in best:
                 _end(entitlement=entitlement, state=EntitlementState.LAPSED, actor_id=actor_id)

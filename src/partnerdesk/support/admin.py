@@ -1,6 +1,12 @@
 from django.contrib import admin
 
-from partnerdesk.support.models import ContractLink, Product, RequestNote, SupportRequest
+from partnerdesk.support.models import (
+    ContractLink,
+    Product,
+    RequestNote,
+    SupportRequest,
+    Workload,
+)
 
 
 @admin.register(Product)
@@ -8,6 +14,11 @@ class ProductAdmin(admin.ModelAdmin):
     list_display = ["family", "version", "deployment", "released_on", "mainstream_ends_on"]
     list_filter = ["deployment", "family"]
     search_fields = ["family", "version"]
+
+
+@admin.register(Workload)
+class WorkloadAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "product", "csp_plan", "position"]
 
 
 class RequestNoteInline(admin.TabularInline):

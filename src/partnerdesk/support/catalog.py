@@ -29,13 +29,13 @@ ON_PREMISES = [
     ("Skype for Business Server", "2019", D(2018, 10, 22), D(2024, 1, 9)),
 ]
 
-# family, CSP workload code
-CLOUD = [
-    ("Azure", "azure"),
-    ("Microsoft 365", "microsoft_365"),
-    ("Dynamics 365", "dynamics_365"),
-    ("Power Platform", ""),
-    ("Microsoft Intune", ""),
+CLOUD = ["Azure", "Microsoft 365", "Dynamics 365", "Power Platform", "Microsoft Intune"]
+
+# code, name, product family, on the Cloud Solution Provider plan
+WORKLOADS = [
+    ("azure", "Azure", "Azure", True),
+    ("microsoft_365", "Microsoft 365", "Microsoft 365", False),
+    ("dynamics_365", "Dynamics 365", "Dynamics 365", False),
 ]
 
 
@@ -51,7 +51,20 @@ def load_products(product_model) -> None:
                 "mainstream_ends_on": mainstream_ends,
             },
         )
-    for family, workload in CLOUD:
+    for family in CLOUD:
         product_model.objects.update_or_create(
-            family=family, version="", defaults={"deployment": "cloud", "workload": workload}
+            family=family, version="", defaults={"deployment": "cloud"}
+        )
+
+
+def load_workloads(workload_model, product_model) -> None:
+    for position, (code, name, family, csp_plan) in enumerate(WORKLOADS):
+        workload_model.objects.update_or_create(
+            code=code,
+            defaults={
+                "name": name,
+                "product": product_model.objects.get(family=family, version=""),
+                "csp_plan": csp_plan,
+                "position": position,
+            },
         )

@@ -23,12 +23,6 @@ class Product(models.Model):
         blank=True,
         help_text=_("Empty: no end announced (or a cloud product)."),
     )
-    workload = models.CharField(
-        _("CSP workload"),
-        max_length=32,
-        blank=True,
-        help_text=_("For cloud products a CSP partner can open requests for (azure, …)."),
-    )
 
     class Meta:
         verbose_name = _("product")
@@ -45,6 +39,36 @@ class Product(models.Model):
     def name(self) -> str:
         # Product names are Microsoft's and stay as they are in every language.
         return f"{self.family} {self.version}" if self.version else self.family
+
+
+class Workload(models.Model):
+    """What a CSP partner can open a request about for a customer (Azure, Microsoft 365, …).
+    A workload on the Cloud Solution Provider plan charges nothing; the others charge the
+    partner's cloud support contract like any cloud request."""
+
+    code = models.SlugField(_("code"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    product = models.ForeignKey(
+        Product,
+        verbose_name=_("product"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"deployment": "cloud"},
+    )
+    csp_plan = models.BooleanField(
+        _("on the Cloud Solution Provider plan"),
+        default=False,
+        help_text=_("No support contract is attached and no incident is charged."),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("CSP workload")
+        verbose_name_plural = _("CSP workloads")
+        ordering = ["position", "code"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Severity(models.TextChoices):

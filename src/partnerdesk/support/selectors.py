@@ -10,11 +10,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partnerdesk.accounts.models import User
+from partnerdesk.accounts.roles import CSP_AGENT_ROLES
 from partnerdesk.benefits.models import Entitlement, EntitlementStatus
 from partnerdesk.benefits.selectors import mpn_organization
 from partnerdesk.benefits.services import entitlements_refresh_if_stale
-from partnerdesk.core.exceptions import NotFound
-from partnerdesk.support.models import ContractLink, Product, SupportRequest
+from partnerdesk.core.exceptions import NotAuthorized, NotFound, RoleRequired
+from partnerdesk.partners.models import Customer, Organization
+from partnerdesk.support.models import ContractLink, Product, SupportRequest, Workload
 
 
 def entitled_product_ids(*, products: list[Product], today: datetime.date) -> set[int]:
@@ -77,6 +79,18 @@ def contract_options(*, user: User, deployment: str | None = None) -> list[Contr
     return sorted(options, key=lambda o: not o.usable)
 
 
+def csp_organization(user: User) -> Organization:
+    """The caller's organization, if it is in CSP and the caller may act for customers."""
+    organization = user.organization if user.organization_id else None
+    if organization is None or not organization.in_csp:
+        raise NotAuthorized(
+            _("Your organization is not enrolled in the Cloud Solution Provider program.")
+        )
+    if not user.has_role(*CSP_AGENT_ROLES):
+        raise RoleRequired(_("Only an Admin agent or a Helpdesk agent can act for CSP customers."))
+    return organization
+
+
 def _requests_for(user: User) -> QuerySet[SupportRequest]:
     queryset = (
         SupportRequest.objects.all() if user.is_staff else SupportRequest.objects.for_user(user)
@@ -98,3 +112,20 @@ def support_request_get(*, user: User, request_id: int) -> SupportRequest:
     if support_request is None:
         raise NotFound()
     return support_request
+
+
+def customer_list(*, user: User) -> list[Customer]:
+    csp_organization(user)
+    return list(Customer.objects.for_user(user).order_by("name", "pk"))
+
+
+def customer_get(*, user: User, customer_id: int) -> Customer:
+    customer = Customer.objects.for_user(user).filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound()
+    csp_organization(user)
+    return customer
+
+
+def workload_list() -> list[Workload]:
+    return list(Workload.objects.select_related("product"))

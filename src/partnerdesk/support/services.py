@@ -15,6 +15,7 @@ from partnerdesk.benefits.models import Entitlement, EntitlementState, Entitleme
 from partnerdesk.benefits.selectors import mpn_organization
 from partnerdesk.benefits.services import entitlements_refresh_if_stale, ledger_post
 from partnerdesk.core.exceptions import NotFound, RoleRequired, ValidationFailed
+from partnerdesk.partners.models import Customer
 from partnerdesk.support.exceptions import (
     ContractLinkRequired,
     NotActivated,
@@ -30,13 +31,14 @@ from partnerdesk.support.models import (
     RequestStatus,
     Resolution,
     SupportRequest,
+    Workload,
 )
-from partnerdesk.support.selectors import entitled_product_ids
+from partnerdesk.support.selectors import csp_organization, entitled_product_ids
 
 
 @dataclass(frozen=True)
 class SupportRequestDraft:
-    product_id: int
+    product_id: int | None
     severity: str
     title: str
     description: str
@@ -46,6 +48,8 @@ class SupportRequestDraft:
     contact_phone: str = ""
     contract_id: str | None = None
     access_id: str | None = None
+    customer_id: int | None = None
+    workload: str | None = None
 
 
 def _same(secret: str | None, given: str | None) -> bool:
@@ -59,7 +63,7 @@ def _choose_contract(
     all_visible = list(
         Entitlement.objects.for_user(user).visible().select_related("benefit").order_by("pk")
     )
-    covering = [e for e in all_visible if e.benefit.covers == product.deployment]
+    covering = [e for e in all_visible if e.benefit.covers_deployment(product.deployment)]
     linked_ids = set(
         ContractLink.objects.filter(user=user, entitlement__in=covering).values_list(
             "entitlement_id", flat=True
@@ -100,13 +104,17 @@ def _check_usable(entitlement: Entitlement) -> None:
 
 def support_request_create(*, user: User, draft: SupportRequestDraft) -> SupportRequest:
     """Open a request and charge one incident to the right contract, all in one
-    transaction: on any refusal nothing is written (not even the first-use link)."""
+    transaction: on any refusal nothing is written (not even the first-use link). With
+    ``customer_id`` and ``workload`` it is a CSP partner's request for a customer."""
+    if draft.customer_id is not None or draft.workload:
+        return _create_for_customer(user=user, draft=draft)
     organization = mpn_organization(user)
     entitlements_refresh_if_stale(organization=organization)
     products = list(Product.objects.all())
     product = next((p for p in products if p.pk == draft.product_id), None)
     if product is None:
-        raise ValidationFailed([{"path": "product_id", "message": _("Unknown product.")}])
+        message = _("Unknown product.") if draft.product_id else _("Choose a product.")
+        raise ValidationFailed([{"path": "product_id", "message": message}])
     if product.pk not in entitled_product_ids(products=products, today=timezone.localdate()):
         raise ProductNotEntitled(
             _(
@@ -114,6 +122,12 @@ def support_request_create(*, user: User, draft: SupportRequestDraft) -> Support
                 "version and the previous one while in mainstream support are covered."
             )
         )
+    return _charge_and_open(user=user, product=product, draft=draft)
+
+
+def _charge_and_open(
+    *, user: User, product: Product, draft: SupportRequestDraft, customer: Customer | None = None
+) -> SupportRequest:
     entitlement, linked = _choose_contract(user=user, product=product, draft=draft)
     _check_usable(entitlement)
     if not linked and not (
@@ -124,19 +138,8 @@ def support_request_create(*, user: User, draft: SupportRequestDraft) -> Support
     with transaction.atomic():
         if not linked:
             ContractLink.objects.get_or_create(user=user, entitlement=entitlement)
-        support_request = SupportRequest.objects.create(
-            organization=organization,
-            opened_by=user,
-            product=product,
-            entitlement=entitlement,
-            charged=True,
-            severity=draft.severity,
-            title=draft.title,
-            description=draft.description,
-            error_message=draft.error_message,
-            contact_name=draft.contact_name or user.get_full_name(),
-            contact_email=draft.contact_email or user.email,
-            contact_phone=draft.contact_phone,
+        support_request = _open(
+            user=user, product=product, draft=draft, customer=customer, entitlement=entitlement
         )
         ledger_post(
             entitlement_id=entitlement.pk,
@@ -146,6 +149,70 @@ def support_request_create(*, user: User, draft: SupportRequestDraft) -> Support
             support_request_id=support_request.pk,
         )
     return support_request
+
+
+def _open(
+    *,
+    user: User,
+    product: Product,
+    draft: SupportRequestDraft,
+    customer: Customer | None,
+    entitlement: Entitlement | None,
+) -> SupportRequest:
+    return SupportRequest.objects.create(
+        organization_id=user.organization_id,
+        opened_by=user,
+        customer=customer,
+        product=product,
+        entitlement=entitlement,
+        charged=entitlement is not None,
+        severity=draft.severity,
+        title=draft.title,
+        description=draft.description,
+        error_message=draft.error_message,
+        contact_name=draft.contact_name or user.get_full_name(),
+        contact_email=draft.contact_email or user.email,
+        contact_phone=draft.contact_phone,
+    )
+
+
+def _create_for_customer(*, user: User, draft: SupportRequestDraft) -> SupportRequest:
+    """Azure goes on the Cloud Solution Provider plan (no contract, nothing charged); the
+    other workloads charge the partner's cloud support contract like any cloud request.
+    The CSP plan never covers the partner's own subscriptions: it needs a customer."""
+    missing = [
+        {"path": path, "message": _("CSP requests need both customer_id and workload.")}
+        for path, value in (("customer_id", draft.customer_id), ("workload", draft.workload))
+        if not value
+    ]
+    if missing:
+        raise ValidationFailed(missing)
+    customer = Customer.objects.for_user(user).filter(pk=draft.customer_id).first()
+    if customer is None:
+        raise NotFound()
+    csp_organization(user)
+    workload = Workload.objects.select_related("product").filter(code=draft.workload).first()
+    if workload is None:
+        raise ValidationFailed([{"path": "workload", "message": _("Unknown workload.")}])
+    if draft.product_id is not None and draft.product_id != workload.product_id:
+        raise ValidationFailed(
+            [{"path": "product_id", "message": _("The product does not match the workload.")}]
+        )
+    if workload.csp_plan:
+        return _open(
+            user=user, product=workload.product, draft=draft, customer=customer, entitlement=None
+        )
+    organization = user.organization
+    if not organization.in_mpn:
+        raise ProductNotEntitled(
+            _(
+                "The Cloud Solution Provider plan covers Azure only; %(workload)s requests use "
+                "your organization's cloud support contract, which needs an MPN membership."
+            )
+            % {"workload": workload.name}
+        )
+    entitlements_refresh_if_stale(organization=organization)
+    return _charge_and_open(user=user, product=workload.product, draft=draft, customer=customer)
 
 
 def contract_link(*, user: User, access_id: str, contract_id: str) -> Entitlement:

@@ -51,3 +51,28 @@ class CloseForm(forms.Form):
             ("product_bug", _("Product bug (refunds the incident)")),
         ],
     )
+
+
+class CustomerRequestForm(forms.Form):
+    workload = forms.ChoiceField(label=_("Workload"))
+    severity = forms.ChoiceField(
+        label=_("Severity"), choices=Severity.choices, widget=forms.RadioSelect, initial="B"
+    )
+    title = forms.CharField(label=_("Title"), max_length=200)
+    description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 5}))
+    error_message = forms.CharField(
+        label=_("Error message"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    contact_name = forms.CharField(label=_("Contact name"), max_length=200, required=False)
+    contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)
+    contact_phone = forms.CharField(label=_("Contact phone"), max_length=40, required=False)
+    access_id = forms.CharField(label=_("Access ID"), max_length=64, required=False)
+    contract_id = forms.CharField(label=_("Contract ID"), max_length=64, required=False)
+
+    def __init__(self, *args, workloads, reload_url: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["workload"].choices = workloads
+        # htmx: another workload reloads the page with its plan explained.
+        self.fields["workload"].widget.attrs.update(
+            {"hx-get": reload_url, "hx-target": "body", "hx-push-url": "true"}
+        )

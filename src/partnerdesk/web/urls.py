@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from partnerdesk.web import staff_views, support_views, views
+from partnerdesk.web import csp_views, staff_views, support_views, views
 
 app_name = "web"
 
@@ -56,4 +56,8 @@ urlpatterns = [
     path("staff/requests/<int:pk>/", staff_views.request_detail, name="staff_request"),
     path("staff/requests/<int:pk>/pick-up/", staff_views.pick_up, name="staff_pick_up"),
     path("staff/requests/<int:pk>/close/", staff_views.close, name="staff_close"),
+    path("benefits/plans/", views.plan_comparison, name="plans"),
+    path("csp/customers/", csp_views.customers, name="csp_customers"),
+    path("csp/customers/<int:pk>/", csp_views.service_management, name="csp_customer"),
+    path("csp/customers/<int:pk>/requests/new/", csp_views.new_request, name="csp_request_new"),
 ]

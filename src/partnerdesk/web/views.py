@@ -111,3 +111,8 @@ def benefit_activate(request, pk: int):
                 ),
             )
     return redirect("web:benefit_detail", pk=pk)
+
+
+@login_required
+def plan_comparison(request):
+    return render(request, "partnerdesk/plans.html", {"columns": selectors.plan_comparison()})

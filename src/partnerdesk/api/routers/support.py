@@ -73,9 +73,7 @@ def support_request_create(
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ):
     def perform() -> tuple[int, dict]:
-        draft = services.SupportRequestDraft(
-            **payload.model_dump(exclude={"customer_id", "workload"})
-        )
+        draft = services.SupportRequestDraft(**payload.model_dump())
         created = services.support_request_create(user=request.auth, draft=draft)
         return 201, request_out(
             selectors.support_request_get(user=request.auth, request_id=created.pk)

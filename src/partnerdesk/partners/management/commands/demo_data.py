@@ -31,6 +31,7 @@ class Command(BaseCommand):
             )
         self._activate_one(operator)
         self._open_requests()
+        self._grant_plan(operator)
         emails = [u["email"] for org in data["organizations"] for u in org["users"]]
         for user in User.objects.filter(email__in=emails):
             if not user.has_usable_password():
@@ -95,3 +96,23 @@ class Command(BaseCommand):
                     access_id=contract.access_id,
                 ),
             )
+
+    def _grant_plan(self, operator: User) -> None:
+        """Wide World Importers bought Premier Support for Partners."""
+        import datetime
+
+        from partnerdesk.benefits.models import Benefit, PlanGrant
+        from partnerdesk.benefits.plans import plan_grant
+        from partnerdesk.partners.models import Organization
+
+        organization = Organization.objects.get(partner_id="4711004")
+        if PlanGrant.objects.filter(organization=organization).exists():
+            return
+        today = timezone.localdate()
+        plan_grant(
+            operator=operator,
+            organization=organization,
+            plan=Benefit.objects.get(code="premier_support"),
+            starts=today,
+            ends=today + datetime.timedelta(days=364),
+        )

@@ -1,0 +1,89 @@
+"""CSP → Customers → a customer → Service management → New request."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from partnerdesk.core.exceptions import ApplicationError
+from partnerdesk.support import selectors, services
+from partnerdesk.web.forms import CustomerRequestForm
+from partnerdesk.web.views import shows_application_errors
+
+
+@login_required
+@shows_application_errors
+def customers(request):
+    return render(
+        request,
+        "partnerdesk/csp_customers.html",
+        {"customers": selectors.customer_list(user=request.user)},
+    )
+
+
+@login_required
+@shows_application_errors
+def service_management(request, pk: int):
+    customer = selectors.customer_get(user=request.user, customer_id=pk)
+    return render(
+        request,
+        "partnerdesk/csp_customer.html",
+        {
+            "customer": customer,
+            "workloads": selectors.workload_list(),
+            "requests": customer.support_requests.select_related("product").order_by("-id")[:50],
+        },
+    )
+
+
+@login_required
+@shows_application_errors
+def new_request(request, pk: int):
+    customer = selectors.customer_get(user=request.user, customer_id=pk)
+    workloads = selectors.workload_list()
+    chosen = request.POST.get("workload") or request.GET.get("workload") or workloads[0].code
+    workload = next((w for w in workloads if w.code == chosen), workloads[0])
+    form = CustomerRequestForm(
+        request.POST or None,
+        workloads=[(w.code, w.name) for w in workloads],
+        reload_url=request.path,
+        initial={
+            "workload": workload.code,
+            "contact_name": request.user.get_full_name(),
+            "contact_email": request.user.email,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        draft = services.SupportRequestDraft(
+            product_id=None,
+            customer_id=customer.pk,
+            workload=data["workload"],
+            severity=data["severity"],
+            title=data["title"],
+            description=data["description"],
+            error_message=data["error_message"],
+            contact_name=data["contact_name"],
+            contact_email=data["contact_email"],
+            contact_phone=data["contact_phone"],
+            contract_id=data["contract_id"] or None,
+            access_id=data["access_id"] or None,
+        )
+        try:
+            created = services.support_request_create(user=request.user, draft=draft)
+        except ApplicationError as error:
+            form.add_error(None, error.detail)
+        else:
+            messages.success(
+                request,
+                _("Request #%(number)d is open for %(customer)s.")
+                % {"number": created.pk, "customer": customer.name},
+            )
+            return redirect("web:request_detail", pk=created.pk)
+    return render(
+        request,
+        "partnerdesk/csp_request_new.html",
+        {"customer": customer, "form": form, "workload": workload, "workloads": workloads},
+    )
