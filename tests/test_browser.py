@@ -176,7 +176,8 @@ def test_open_a_request_with_the_ids_once_then_without(page, live_server):
     def open_request(title: str, with_ids: bool) -> None:
         page.locator("nav summary", has_text="Support").click()
         page.get_by_role("link", name="New support request").click()
-        page.get_by_label("Product", exact=True).select_option(label="SQL Server 2022")
+        with page.expect_response(lambda r: "/plans/" in r.url):
+            page.get_by_label("Product", exact=True).select_option(label="SQL Server 2022")
         expect(page.locator("#plans")).to_contain_text(contract.contract_id)
         if with_ids:
             page.get_by_role("textbox", name="Access ID").fill(contract.access_id)
@@ -192,7 +193,8 @@ def test_open_a_request_with_the_ids_once_then_without(page, live_server):
     # Without the IDs the first time: refused, with the reason, nothing charged.
     page.locator("nav summary", has_text="Support").click()
     page.get_by_role("link", name="New support request").click()
-    page.get_by_label("Product", exact=True).select_option(label="SQL Server 2022")
+    with page.expect_response(lambda r: "/plans/" in r.url):
+        page.get_by_label("Product", exact=True).select_option(label="SQL Server 2022")
     page.get_by_label("Title", exact=True).fill("No IDs")
     page.get_by_label("Description", exact=True).fill("x")
     page.get_by_role("button", name="Open the request").click()

@@ -240,3 +240,20 @@ def test_csp_pages_are_for_agents_of_csp_partners(client):
     client.force_login(outsider)
     assert client.get(reverse("web:csp_customer", args=[customer.pk])).status_code == 404
     assert client.get(reverse("web:csp_request_new", args=[customer.pk])).status_code == 404
+
+
+def test_the_plan_picker_keeps_typed_ids_when_the_product_changes(client):
+    from tests.factories import activate, product
+
+    organization = OrganizationFactory()
+    membership(organization, "action_pack")
+    activate(organization)
+    client.force_login(UserFactory(organization=organization))
+
+    fragment = client.get(
+        reverse("web:request_plans"),
+        {"product": product("SQL Server", "2022").pk, "access_id": "typed-access"},
+    ).content.decode()
+
+    assert 'value="typed-access"' in fragment
+    assert "Microsoft Product Support" in fragment

@@ -33,7 +33,13 @@ class SupportRequestForm(forms.Form):
         self.fields["product"].choices = [("", _("Choose a product")), *products]
         # htmx: choosing a product reloads the plan picker with the plans that cover it.
         self.fields["product"].widget.attrs.update(
-            {"hx-get": reverse("web:request_plans"), "hx-target": "#plans", "hx-swap": "outerHTML"}
+            {
+                "hx-get": reverse("web:request_plans"),
+                "hx-target": "#plans",
+                "hx-swap": "outerHTML",
+                # Keep what the user already typed into the first-use fields.
+                "hx-include": "[name=access_id],[name=contract_id]",
+            }
         )
         self.fields["contract"].choices = contracts
 

@@ -102,7 +102,8 @@ def request_plans(request):
     except ValueError:
         product_id = 0
     plans = _plan_context(request.user, product_id or None)
-    return render(request, "partnerdesk/plan_picker.html", plans)
+    typed = {name: request.GET.get(name) for name in ("access_id", "contract_id")}
+    return render(request, "partnerdesk/plan_picker.html", {**plans, **typed})
 
 
 @login_required
