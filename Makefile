@@ -6,7 +6,7 @@ PD     := $(BIN)/partnerdesk
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test install dev messages lint check serve worker clean help
+.PHONY: demo test install dev messages lint check screenshots clean help
 
 help:
 	@echo "make demo   install, migrate, load demo data, serve http://$(HOST):$(PORT)"
@@ -50,6 +50,10 @@ check: dev messages
 
 test: dev messages lint check
 	$(BIN)/pytest
+
+# The pictures in docs/screenshots come from the browser journeys, in all three languages.
+screenshots: dev messages
+	PARTNERDESK_SCREENSHOTS=1 $(BIN)/pytest tests/test_browser.py -q
 
 clean:
 	rm -rf $(VENV) var build src/*.egg-info

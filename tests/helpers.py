@@ -25,7 +25,8 @@ def subprocess_database_url() -> str:
 
 def process_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
-    env.update(DATABASE_URL=subprocess_database_url(), DJANGO_DEBUG="1", **extra)
+    env.update(DATABASE_URL=subprocess_database_url(), DJANGO_DEBUG="1", PARTNERDESK_LANGUAGE="en")
+    env.update(extra)
     return env
 
 

@@ -62,6 +62,7 @@ def test_csp_only_page_is_403_with_the_seed_message(client):
         "support/contractlink",
         "support/workload",
         "benefits/plangrant",
+        "notices/notice",
     ],
 )
 def test_every_admin_list_opens(client, operator, model):
@@ -257,3 +258,53 @@ def test_the_plan_picker_keeps_typed_ids_when_the_product_changes(client):
 
     assert 'value="typed-access"' in fragment
     assert "Microsoft Product Support" in fragment
+
+
+def test_error_pages_speak_the_visitors_language(client):
+    page = client.get("/no-such-page/", headers={"accept-language": "pl"})
+    assert page.status_code == 404
+    from django.utils import translation
+
+    with translation.override("pl"):
+        expected = translation.gettext("Page not found")
+    assert expected != "Page not found" and expected in page.content.decode()
+
+
+def test_the_dashboard_shows_charts_balance_and_recent_requests(client):
+    organization = OrganizationFactory()
+    membership(organization, "gold", "Data Analytics")
+    user, _request, contract = _open_request(organization)
+    client.force_login(user)
+
+    page = client.get(reverse("web:dashboard")).content.decode()
+
+    assert page.count('class="usage-chart"') == 2
+    assert "1 of 20 incidents used since" in page
+    assert "Cluster down" in page
+    assert reverse("web:benefit_detail", args=[contract.pk]) in page
+
+
+def test_cli_messages_follow_the_operators_language():
+    from django.utils import translation
+
+    from tests.helpers import console_script
+
+    done = console_script("createtoken", "nobody@x.example", PARTNERDESK_LANGUAGE="ru")
+    with translation.override("ru"):
+        expected = translation.gettext("No user with the e-mail address %(email)s.") % {
+            "email": "nobody@x.example"
+        }
+    assert done.returncode == 1
+    assert "No user with the e-mail address" not in expected
+    assert expected in done.stderr
+
+
+def test_the_500_page_is_translated_and_stands_alone(rf):
+    from django.utils import translation
+    from django.views.defaults import server_error
+
+    with translation.override("ru"):
+        response = server_error(rf.get("/"))
+        expected = translation.gettext("Something went wrong")
+    assert response.status_code == 500
+    assert expected != "Something went wrong" and expected in response.content.decode()

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "partnerdesk.partners",
     "partnerdesk.benefits",
     "partnerdesk.support",
+    "partnerdesk.notices",
     "partnerdesk.api",
     "django_tasks",
     "django_tasks_db",
@@ -73,6 +74,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "partnerdesk.notices.context_processors.unread_notices",
             ],
         },
     },
@@ -110,7 +112,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "web:login"
-LOGIN_REDIRECT_URL = "web:benefits"
+LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
 
 LANGUAGE_CODE = "en"
@@ -150,6 +152,7 @@ PARTNERDESK_PERIODIC_JOBS = [
     "partnerdesk.benefits.activation.activations_complete_due",
     "partnerdesk.benefits.services.entitlements_expire_due",
     "partnerdesk.api.idempotency.purge_idempotency_keys",
+    "partnerdesk.notices.services.notices_send_due",
 ]
 
 # Background tasks: the database queue by default; RQ on Redis when REDIS_URL is set, so

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from partnerdesk.web import csp_views, staff_views, support_views, views
+from partnerdesk.web import csp_views, dashboard_views, staff_views, support_views, views
 
 app_name = "web"
 
@@ -60,4 +60,6 @@ urlpatterns = [
     path("csp/customers/", csp_views.customers, name="csp_customers"),
     path("csp/customers/<int:pk>/", csp_views.service_management, name="csp_customer"),
     path("csp/customers/<int:pk>/requests/new/", csp_views.new_request, name="csp_request_new"),
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("notices/", dashboard_views.notices, name="notices"),
 ]

@@ -54,7 +54,9 @@ def set_language(request):
 
 def home(request):
     # Signed-out visitors go through the sign-in page and come back here.
-    return redirect("web:benefits")
+    if request.user.is_authenticated and request.user.organization_id is None:
+        return redirect("web:staff_queue" if request.user.is_staff else "web:login")
+    return redirect("web:dashboard")
 
 
 @login_required
@@ -78,6 +80,8 @@ def technical_benefits(request):
 def benefit_detail(request, pk: int):
     entitlement = selectors.benefit_get(user=request.user, entitlement_id=pk)
     today = timezone.localdate()
+    from partnerdesk.web.dashboard_views import entitlement_charts
+
     return render(
         request,
         "partnerdesk/benefit_detail.html",
@@ -88,6 +92,7 @@ def benefit_detail(request, pk: int):
             "can_activate": can_activate(request.user),
             "activatable": entitlement.can_be_activated_on(today),
             "ledger": selectors.entitlement_ledger(entitlement=entitlement),
+            "chart": entitlement_charts([entitlement], today)[entitlement.pk],
         },
     )
 

@@ -1,0 +1,75 @@
+"""The organization's dashboard and its notices."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from partnerdesk.benefits import selectors as benefit_selectors
+from partnerdesk.benefits.usage import usage_series
+from partnerdesk.notices.selectors import notice_list
+from partnerdesk.notices.services import notices_mark_read
+from partnerdesk.support.selectors import support_request_list
+from partnerdesk.web.charts import usage_chart
+
+
+def chart_label(entitlement, points) -> str:
+    used, since = points[-1][1], date_format(points[0][0])
+    if entitlement.allowance is None:
+        return ngettext(
+            "%(used)d incident used since %(date)s",
+            "%(used)d incidents used since %(date)s",
+            used,
+        ) % {"used": used, "date": since}
+    return ngettext(
+        "%(used)d of %(allowance)d incident used since %(date)s",
+        "%(used)d of %(allowance)d incidents used since %(date)s",
+        entitlement.allowance,
+    ) % {"used": used, "allowance": entitlement.allowance, "date": since}
+
+
+def entitlement_charts(entitlements, today) -> dict[int, str]:
+    series = usage_series(entitlements=entitlements, today=today)
+    return {
+        e.pk: usage_chart(
+            points=series[e.pk], ceiling=e.allowance, label=chart_label(e, series[e.pk])
+        )
+        for e in entitlements
+    }
+
+
+@login_required
+def dashboard(request):
+    user = request.user
+    if user.organization_id is None:
+        return redirect("web:staff_queue" if user.is_staff else "web:login")
+    today = timezone.localdate()
+    entitlements = benefit_selectors.benefit_list(user=user) if user.organization.in_mpn else []
+    charts = entitlement_charts(entitlements, today)
+    return render(
+        request,
+        "partnerdesk/dashboard.html",
+        {
+            "cards": [(e, e.status_on(today), charts[e.pk]) for e in entitlements],
+            "recent": support_request_list(user=user)[:5],
+            "notices": notice_list(user=user, limit=5),
+            "mpn": user.organization.in_mpn,
+        },
+    )
+
+
+@login_required
+def notices(request):
+    if request.user.organization_id is None:
+        return redirect("web:home")
+    items = notice_list(user=request.user)
+    notices_mark_read(user=request.user, notices=[n for n in items if not n.is_read])
+    return render(
+        request,
+        "partnerdesk/notices.html",
+        {"items": items, "heading": _("Notices")},
+    )
