@@ -2,7 +2,7 @@ from ninja import NinjaAPI
 
 from partnerdesk.api.auth import BearerToken, PortalSession
 from partnerdesk.api.problems import install_problem_handlers
-from partnerdesk.api.routers import benefits, customers, me, products, support
+from partnerdesk.api.routers import benefits, customers, health, me, products, support
 
 api = NinjaAPI(
     title="partnerdesk",
@@ -18,6 +18,7 @@ api = NinjaAPI(
     docs_url="/docs",
 )
 install_problem_handlers(api)
+api.add_router("", health.router)
 api.add_router("", me.router)
 api.add_router("", benefits.router)
 api.add_router("", products.router)

@@ -49,7 +49,9 @@ def ledger_post(
     guard = Q()
     if delta < 0:
         guard = Q(allowance__isnull=True) | Q(balance__gte=-delta)
-    with transaction.atomic():
+    # No savepoint of its own: inside a caller's transaction a refusal rolls back the
+    # caller's whole unit of work (the request it was charging), which is what we want.
+    with transaction.atomic(savepoint=False):
         updated = Entitlement.objects.filter(guard, pk=entitlement_id).update(**changes)
         if not updated:
             if not Entitlement.objects.filter(pk=entitlement_id).exists():
@@ -279,13 +281,14 @@ def entitlement_adjust(*, operator, entitlement_id: int, delta: int, note: str) 
     if errors:
         raise ValidationFailed(errors)
     try:
-        return ledger_post(
-            entitlement_id=entitlement_id,
-            kind=LedgerKind.ADJUSTMENT,
-            delta=delta,
-            actor_id=operator.pk,
-            note=note.strip(),
-        )
+        with transaction.atomic():
+            return ledger_post(
+                entitlement_id=entitlement_id,
+                kind=LedgerKind.ADJUSTMENT,
+                delta=delta,
+                actor_id=operator.pk,
+                note=note.strip(),
+            )
     except IncidentsExhausted:
         raise ValidationFailed(
             [{"path": "delta", "message": _("That would take the balance below zero.")}]
