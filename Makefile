@@ -6,7 +6,7 @@ PD     := $(BIN)/partnerdesk
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test install dev messages lint check screenshots clean help
+.PHONY: demo test install dev messages lint check screenshots bench clean help
 
 help:
 	@echo "make demo   install, migrate, load demo data, serve http://$(HOST):$(PORT)"
@@ -41,8 +41,8 @@ demo: install messages
 	  $(DEMO_ENV) $(PD) runserver $(HOST):$(PORT) --noreload
 
 lint: dev
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 check: dev messages
 	$(PD) check --fail-level WARNING
@@ -54,6 +54,11 @@ test: dev messages lint check
 # The pictures in docs/screenshots come from the browser journeys, in all three languages.
 screenshots: dev messages
 	PARTNERDESK_SCREENSHOTS=1 $(BIN)/pytest tests/test_browser.py -q
+
+# Not part of `make test`: throughput and latency, measured (see docs/benchmarks.md).
+bench: install messages
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) var build src/*.egg-info

@@ -25,7 +25,7 @@ REQUIREMENTS = [
     "dj-database-url",
 ]
 
-SETTINGS = '''\
+SETTINGS = """\
 import os
 from pathlib import Path
 
@@ -104,24 +104,24 @@ HELPDESK_TEAMS_MODE_ENABLED = False  # otherwise pinax-teams is required
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
 }
-'''
+"""
 
-URLS = '''\
+URLS = """\
 from django.urls import include, path
 
 urlpatterns = [path("", include("helpdesk.urls"))]
-'''
+"""
 
-WSGI = '''\
+WSGI = """\
 import os
 
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peerproj.settings")
 application = get_wsgi_application()
-'''
+"""
 
-MANAGE = '''\
+MANAGE = """\
 import os
 import sys
 
@@ -130,10 +130,10 @@ if __name__ == "__main__":
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)
-'''
+"""
 
 # Run by the venv's python: create the database if needed, migrate, seed, print JSON.
-SEED = '''\
+SEED = """\
 import json
 import os
 import sys
@@ -179,12 +179,12 @@ print(json.dumps({
     "authorization": f"Token {token.key}",
     "create_path": "/api/tickets/",
 }))
-'''
+"""
 
 
 def paths(home):
     home = Path(home).resolve()
-    return home, home / "venv", home / "project"
+    return home / "venv", home / "project"
 
 
 def run(cmd, **kw):
@@ -193,7 +193,7 @@ def run(cmd, **kw):
 
 
 def prepare(args):
-    home, venv, project = paths(args.home)
+    venv, project = paths(args.home)
     python = venv / "bin" / "python"
     if not python.exists():
         run([sys.executable, "-m", "venv", str(venv)])
@@ -215,24 +215,37 @@ def prepare(args):
 
     env = {**os.environ, "DATABASE_URL": args.db_url}
     out = subprocess.run(
-        [str(python), "seed.py"], cwd=project, env=env, check=True,
-        stdout=subprocess.PIPE, text=True,
+        [str(python), "seed.py"],
+        cwd=project,
+        env=env,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
     ).stdout
     print(out.strip().splitlines()[-1], flush=True)
 
 
 def serve(args):
-    _, venv, project = paths(args.home)
+    venv, project = paths(args.home)
     gunicorn = str(venv / "bin" / "gunicorn")
     os.environ["DATABASE_URL"] = args.db_url
-    os.execv(gunicorn, [
-        gunicorn, "--chdir", str(project),
-        "--bind", f"127.0.0.1:{args.port}",
-        "--workers", str(args.workers), "--threads", str(args.threads),
-        # gunicorn >= 25.1 opens ~/.gunicorn/gunicorn.ctl; a second server would clash.
-        "--no-control-socket",
-        "peerproj.wsgi:application",
-    ])
+    os.execv(
+        gunicorn,
+        [
+            gunicorn,
+            "--chdir",
+            str(project),
+            "--bind",
+            f"127.0.0.1:{args.port}",
+            "--workers",
+            str(args.workers),
+            "--threads",
+            str(args.threads),
+            # gunicorn >= 25.1 opens ~/.gunicorn/gunicorn.ctl; a second server would clash.
+            "--no-control-socket",
+            "peerproj.wsgi:application",
+        ],
+    )
 
 
 def main():

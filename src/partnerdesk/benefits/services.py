@@ -21,7 +21,7 @@ from partnerdesk.benefits.models import (
     LedgerKind,
 )
 from partnerdesk.core.exceptions import RoleRequired, ValidationFailed
-from partnerdesk.partners.models import Membership, Organization
+from partnerdesk.partners.models import Competency, Membership, Organization
 
 _KEEP = object()
 
@@ -172,6 +172,53 @@ def entitlements_sync(
         Organization.objects.filter(pk=organization.pk).update(entitlements_synced_on=today)
         organization.entitlements_synced_on = today
     return result
+
+
+def entitlements_open_many(
+    *, organizations: list[Organization], memberships: list[Membership]
+) -> int:
+    """Open the entitlements of organizations created in this transaction (they have none
+    yet), in bulk: each entitlement starts at its allotment together with its ``grant``
+    entry, exactly what ``_grant`` writes one by one. Balances change only here and in
+    ``ledger_post``. Returns how many organizations were derived."""
+    today = timezone.localdate()
+    rules = list(AllotmentRule.objects.all())
+    competencies = {c.pk: c for c in Competency.objects.all()}
+    by_organization: dict[int, list[Membership]] = {}
+    for membership in memberships:
+        if membership.is_active_on(today):
+            membership.competency = competencies.get(membership.competency_id)
+            by_organization.setdefault(membership.organization_id, []).append(membership)
+    opened = []
+    for organization in organizations:
+        best = best_allotments(memberships=by_organization.get(organization.pk, []), rules=rules)
+        for benefit_id, allotment in best.items():
+            opened.append(
+                Entitlement(
+                    organization=organization,
+                    benefit_id=benefit_id,
+                    allowance=allotment.allowance,
+                    balance=allotment.allowance or 0,
+                    **_source_fields(allotment),
+                )
+            )
+    Entitlement.objects.bulk_create(opened)
+    labels = {m.pk: str(m) for m in memberships}
+    LedgerEntry.objects.bulk_create(
+        LedgerEntry(
+            entitlement=e,
+            kind=LedgerKind.GRANT,
+            delta=e.balance,
+            balance_after=e.balance,
+            allowance_after=e.allowance,
+            note=labels[e.membership_id],
+        )
+        for e in opened
+    )
+    Organization.objects.filter(pk__in=[o.pk for o in organizations]).update(
+        entitlements_synced_on=today
+    )
+    return len(organizations)
 
 
 def entitlements_refresh_if_stale(*, organization: Organization) -> None:
