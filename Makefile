@@ -58,6 +58,7 @@ screenshots: dev messages
 # Not part of `make test`: throughput and latency, measured (see docs/benchmarks.md).
 bench: install messages
 	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:

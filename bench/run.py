@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv" / "bin"
 WORK = ROOT / "var" / "bench"
 PG = "postgres://postgres@127.0.0.1:5432"
+SERVER = "gunicorn"
 
 
 def log(message: str) -> None:
@@ -43,6 +44,8 @@ def environment(database_url: str) -> dict[str, str]:
         "DJANGO_SECRET_KEY": "bench-only-secret-key-not-for-production-0123456789",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "PARTNERDESK_LANGUAGE": "en",
+        # Plain HTTP on loopback: no redirect to https in front of every request.
+        "PARTNERDESK_HTTPS": "0",
     }
 
 
@@ -55,20 +58,33 @@ def partnerdesk(env: dict, *args: str) -> str:
     return done.stdout
 
 
-class Server:
-    """gunicorn, 2 sync workers (one per core), persistent database connections."""
+SERVERS = {
+    # 2 sync workers (one per core); persistent database connections come from settings.
+    "gunicorn": [
+        str(VENV / "gunicorn"),
+        "partnerdesk.wsgi",
+        "--bind=127.0.0.1:{port}",
+        "--workers=2",
+        "--no-control-socket",
+        "--log-level=warning",
+    ],
+    "granian": [
+        str(VENV / "granian"),
+        "--interface=wsgi",
+        "--host=127.0.0.1",
+        "--port={port}",
+        "--workers=2",
+        "--log-level=warning",
+        "partnerdesk.wsgi:application",
+    ],
+}
 
-    def __init__(self, env: dict, argv: list[str] | None = None, workers: int = 2) -> None:
+
+class Server:
+    def __init__(self, env: dict, argv: list[str] | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        argv = argv or [
-            str(VENV / "gunicorn"),
-            "partnerdesk.wsgi",
-            f"--bind=127.0.0.1:{self.port}",
-            f"--workers={workers}",
-            "--no-control-socket",
-            "--log-level=warning",
-        ]
+        argv = argv or SERVERS[SERVER]
         argv = [a.replace("{port}", str(self.port)) for a in argv]
         self.process = subprocess.Popen(argv, env=env, start_new_session=True)
         deadline = time.monotonic() + 60
@@ -246,6 +262,42 @@ def helpdesk(kind: str, args) -> dict:
         )
 
 
+def compare_servers(args) -> str:
+    """The server choice, measured: floor and request creation on SQLite under each."""
+    global SERVER
+    env = environment(fresh_database("sqlite", "partnerdesk_servers"))
+    partnerdesk(env, "migrate", "--noinput")
+    tokens = WORK / "tokens-servers.txt"
+    out = partnerdesk(
+        env,
+        "generate-dataset",
+        "--organizations=1000",
+        "--requests=10000",
+        f"--writers={args.writers}",
+        f"--tokens-file={tokens}",
+    )
+    load = {
+        "TOKENS_FILE": str(tokens),
+        "PRODUCT_ONPREM": out.split("on-premises ")[1].split(",")[0],
+        "PRODUCT_CLOUD": out.split("cloud ")[1].rstrip(")\n").strip(),
+    }
+    lines = [
+        "| server | floor req/s | floor p99 ms | create req/s | create p99 ms |",
+        "|---|---|---|---|---|",
+    ]
+    for name in SERVERS:
+        SERVER = name
+        with Server(env) as server:
+            floor = wrk(server.url, "floor.lua", args.seconds, args.connections)
+            create = wrk(server.url, "create.lua", args.seconds, args.connections, **load)
+        lines.append(
+            f"| {name}, 2 workers | {floor['rps']:,.0f} | {floor['p99_us'] / 1000:.1f} | "
+            f"{create['rps']:,.0f} | {create['p99_us'] / 1000:.1f} |"
+        )
+    SERVER = "gunicorn"
+    return "\n".join(lines)
+
+
 def table(all_results: dict) -> str:
     def row(name, r, extra=""):
         return (
@@ -295,10 +347,16 @@ def main() -> None:
     parser.add_argument("--small-requests", type=int, default=10_000)
     parser.add_argument("--writers", type=int, default=500)
     parser.add_argument("--import-organizations", type=int, default=100_000)
+    parser.add_argument(
+        "--compare-servers", action="store_true", help="Only measure gunicorn against granian."
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install wrk (make bench installs it)")
     WORK.mkdir(parents=True, exist_ok=True)
+    if args.compare_servers:
+        print(compare_servers(args))
+        return
     results = {kind: measure(kind, args) for kind in args.databases.split(",")}
     (WORK / "results.json").write_text(json.dumps(results, indent=2))
     print(

@@ -7,9 +7,9 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from partnerdesk.core.exceptions import ApplicationError
-from partnerdesk.support import selectors, services
+from partnerdesk.support import selectors
 from partnerdesk.web.forms import CustomerRequestForm
+from partnerdesk.web.support_views import open_request
 from partnerdesk.web.views import shows_application_errors
 
 
@@ -56,26 +56,11 @@ def new_request(request, pk: int):
         },
     )
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
-        draft = services.SupportRequestDraft(
-            product_id=None,
-            customer_id=customer.pk,
-            workload=data["workload"],
-            severity=data["severity"],
-            title=data["title"],
-            description=data["description"],
-            error_message=data["error_message"],
-            contact_name=data["contact_name"],
-            contact_email=data["contact_email"],
-            contact_phone=data["contact_phone"],
-            contract_id=data["contract_id"] or None,
-            access_id=data["access_id"] or None,
+        draft = form.draft(
+            product_id=None, customer_id=customer.pk, workload=form.cleaned_data["workload"]
         )
-        try:
-            created = services.support_request_create(user=request.user, draft=draft)
-        except ApplicationError as error:
-            form.add_error(None, error.detail)
-        else:
+        created = open_request(request, form, draft)
+        if created is not None:
             messages.success(
                 request,
                 _("Request #%(number)d is open for %(customer)s.")

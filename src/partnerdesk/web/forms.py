@@ -3,13 +3,12 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from partnerdesk.support.models import Severity
+from partnerdesk.support.services import SupportRequestDraft
 
 
-class SupportRequestForm(forms.Form):
-    product = forms.TypedChoiceField(label=_("Product"), coerce=int)
-    contract = forms.TypedChoiceField(
-        label=_("Support plan"), coerce=int, required=False, widget=forms.RadioSelect
-    )
+class RequestFieldsForm(forms.Form):
+    """What every support request asks, for the partner's own and for a CSP customer's."""
+
     severity = forms.ChoiceField(
         label=_("Severity"), choices=Severity.choices, widget=forms.RadioSelect, initial="B"
     )
@@ -28,6 +27,31 @@ class SupportRequestForm(forms.Form):
     access_id = forms.CharField(label=_("Access ID"), max_length=64, required=False)
     contract_id = forms.CharField(label=_("Contract ID"), max_length=64, required=False)
 
+    def draft(self, **extra) -> SupportRequestDraft:
+        data = self.cleaned_data
+        fields = {
+            name: data[name]
+            for name in (
+                "severity",
+                "title",
+                "description",
+                "error_message",
+                "contact_name",
+                "contact_email",
+                "contact_phone",
+            )
+        }
+        ids = {"contract_id": data["contract_id"] or None, "access_id": data["access_id"] or None}
+        return SupportRequestDraft(**(fields | ids | extra))
+
+
+class SupportRequestForm(RequestFieldsForm):
+    product = forms.TypedChoiceField(label=_("Product"), coerce=int)
+    contract = forms.TypedChoiceField(
+        label=_("Support plan"), coerce=int, required=False, widget=forms.RadioSelect
+    )
+    field_order = ["product", "contract"]
+
     def __init__(self, *args, products, contracts, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["product"].choices = [("", _("Choose a product")), *products]
@@ -44,6 +68,19 @@ class SupportRequestForm(forms.Form):
         self.fields["contract"].choices = contracts
 
 
+class CustomerRequestForm(RequestFieldsForm):
+    workload = forms.ChoiceField(label=_("Workload"))
+    field_order = ["workload"]
+
+    def __init__(self, *args, workloads, reload_url: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["workload"].choices = workloads
+        # htmx: another workload reloads the page with its plan explained.
+        self.fields["workload"].widget.attrs.update(
+            {"hx-get": reload_url, "hx-target": "body", "hx-push-url": "true"}
+        )
+
+
 class NoteForm(forms.Form):
     body = forms.CharField(label=_("Add a note"), widget=forms.Textarea(attrs={"rows": 3}))
 
@@ -57,28 +94,3 @@ class CloseForm(forms.Form):
             ("product_bug", _("Product bug (refunds the incident)")),
         ],
     )
-
-
-class CustomerRequestForm(forms.Form):
-    workload = forms.ChoiceField(label=_("Workload"))
-    severity = forms.ChoiceField(
-        label=_("Severity"), choices=Severity.choices, widget=forms.RadioSelect, initial="B"
-    )
-    title = forms.CharField(label=_("Title"), max_length=200)
-    description = forms.CharField(label=_("Description"), widget=forms.Textarea(attrs={"rows": 5}))
-    error_message = forms.CharField(
-        label=_("Error message"), required=False, widget=forms.Textarea(attrs={"rows": 2})
-    )
-    contact_name = forms.CharField(label=_("Contact name"), max_length=200, required=False)
-    contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)
-    contact_phone = forms.CharField(label=_("Contact phone"), max_length=40, required=False)
-    access_id = forms.CharField(label=_("Access ID"), max_length=64, required=False)
-    contract_id = forms.CharField(label=_("Contract ID"), max_length=64, required=False)
-
-    def __init__(self, *args, workloads, reload_url: str, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["workload"].choices = workloads
-        # htmx: another workload reloads the page with its plan explained.
-        self.fields["workload"].widget.attrs.update(
-            {"hx-get": reload_url, "hx-target": "body", "hx-push-url": "true"}
-        )

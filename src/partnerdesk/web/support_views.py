@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -13,6 +15,15 @@ from partnerdesk.core.exceptions import ApplicationError
 from partnerdesk.support import selectors, services
 from partnerdesk.web.forms import NoteForm, SupportRequestForm
 from partnerdesk.web.views import shows_application_errors
+
+
+def open_request(request, form, draft: services.SupportRequestDraft):
+    """The service's refusal becomes the form's error; nothing was written."""
+    try:
+        return services.support_request_create(user=request.user, draft=draft)
+    except ApplicationError as error:
+        form.add_error(None, error.detail)
+        return None
 
 
 def _product_choices() -> list:
@@ -59,27 +70,19 @@ def request_new(request):
         },
     )
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         chosen = next(
-            (o.entitlement for o in plans["usable"] if o.entitlement.pk == data["contract"]), None
+            (
+                o.entitlement
+                for o in plans["usable"]
+                if o.entitlement.pk == form.cleaned_data["contract"]
+            ),
+            None,
         )
-        draft = services.SupportRequestDraft(
-            product_id=data["product"],
-            severity=data["severity"],
-            title=data["title"],
-            description=data["description"],
-            error_message=data["error_message"],
-            contact_name=data["contact_name"],
-            contact_email=data["contact_email"],
-            contact_phone=data["contact_phone"],
-            contract_id=data["contract_id"] or (chosen.contract_id if chosen else None),
-            access_id=data["access_id"] or None,
-        )
-        try:
-            created = services.support_request_create(user=request.user, draft=draft)
-        except ApplicationError as error:
-            form.add_error(None, error.detail)
-        else:
+        draft = form.draft(product_id=form.cleaned_data["product"])
+        if not draft.contract_id and chosen is not None:
+            draft = replace(draft, contract_id=chosen.contract_id)
+        created = open_request(request, form, draft)
+        if created is not None:
             messages.success(
                 request,
                 _("Request #%(number)d is open. One incident was charged to contract %(contract)s.")
