@@ -6,7 +6,7 @@ PD     := $(BIN)/partnerdesk
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test install dev messages lint check screenshots bench clean help
+.PHONY: demo test install dev messages lint check audit screenshots bench clean help
 
 help:
 	@echo "make demo   install, migrate, load demo data, serve http://$(HOST):$(PORT)"
@@ -48,7 +48,12 @@ check: dev messages
 	$(PD) check --fail-level WARNING
 	$(PD) makemigrations --check --dry-run
 
-test: dev messages lint check
+# Static security checks (bandit: medium severity and up). pip-audit is not here: its
+# vulnerability services are out of reach of these machines (see docs/security.md).
+audit: dev
+	$(BIN)/bandit -q -r src -ll
+
+test: dev messages lint check audit
 	$(BIN)/pytest
 
 # The pictures in docs/screenshots come from the browser journeys, in all three languages.

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -24,7 +26,10 @@ def subprocess_database_url() -> str:
 
 
 def process_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "REDIS_URL"}
+    # Not the test process's own switches: a subprocess is a deployment of its own.
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    }
     env.update(DATABASE_URL=subprocess_database_url(), DJANGO_DEBUG="1", PARTNERDESK_LANGUAGE="en")
     env.update(extra)
     return env
@@ -61,11 +66,13 @@ class ServerProcess:
             env=process_env(**env),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            start_new_session=True,  # its own process group: kill() takes the workers too
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                requests.get(self.url + "/api/v1/openapi.json", timeout=1)
+                # Any HTTP answer (a redirect to https too) means it is serving.
+                requests.get(self.url + "/api/v1/health", timeout=1, allow_redirects=False)
                 return
             except requests.ConnectionError:
                 if self.process.poll() is not None:
@@ -75,12 +82,19 @@ class ServerProcess:
         raise RuntimeError("the server did not start within 30 s")
 
     def stop(self) -> None:
-        self.process.terminate()
         try:
+            os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+            self.kill()
+        except ProcessLookupError:
+            pass
+
+    def kill(self) -> None:
+        """SIGKILL to the master and every worker at once: no handler runs."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
 
 def read_mails(directory: Path) -> list[dict[str, str]]:

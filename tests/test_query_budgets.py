@@ -18,7 +18,7 @@ from tests.factories import (
     token_for,
 )
 
-BUDGET = {"benefits": 6, "requests": 5, "create": 18}
+BUDGET = {"benefits": 6, "requests": 5, "create": 19}
 
 
 def partner_with(requests: int) -> Client:

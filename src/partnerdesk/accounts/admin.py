@@ -3,6 +3,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from partnerdesk.accounts.models import ApiToken, User
+from partnerdesk.accounts.services import api_token_revoke
 
 
 @admin.register(User)
@@ -55,9 +56,16 @@ class UserAdmin(DjangoUserAdmin):
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
     list_display = ["prefix", "user", "name", "created_at", "expires_at", "revoked_at"]
+    list_filter = ["revoked_at"]
     search_fields = ["user__email", "prefix", "name"]
-    readonly_fields = ["prefix", "created_at"]
+    readonly_fields = ["prefix", "created_at", "revoked_at"]
     autocomplete_fields = ["user"]
+    actions = ["revoke"]
+
+    @admin.action(description=_("Revoke the selected tokens"))
+    def revoke(self, request, queryset):
+        for token in queryset.select_related("user__organization"):
+            api_token_revoke(token=token, actor=request.user)
 
     def has_add_permission(self, request):
         # A token is shown once at creation; `partnerdesk createtoken` is the way to make one.

@@ -1,10 +1,26 @@
+from django.conf import settings
 from ninja import NinjaAPI
+from ninja.throttling import AnonRateThrottle, AuthRateThrottle
 
 from partnerdesk.api.auth import BearerToken, PortalSession
 from partnerdesk.api.problems import install_problem_handlers
 from partnerdesk.api.routers import benefits, customers, health, me, products, support
 
-api = NinjaAPI(
+
+class PartnerdeskAPI(NinjaAPI):
+    def get_openapi_schema(self, *args, **kwargs):
+        """Errors are documented as what they are: application/problem+json."""
+        schema = super().get_openapi_schema(*args, **kwargs)
+        for operations in schema["paths"].values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if int(status) >= 400 and "application/json" in content:
+                        content["application/problem+json"] = content.pop("application/json")
+        return schema
+
+
+api = PartnerdeskAPI(
     title="partnerdesk",
     version="1",
     description=(
@@ -15,6 +31,10 @@ api = NinjaAPI(
     ),
     urls_namespace="api",
     auth=[BearerToken(), PortalSession()],
+    throttle=[
+        AuthRateThrottle(settings.PARTNERDESK_API_RATE),
+        AnonRateThrottle(settings.PARTNERDESK_API_ANON_RATE),
+    ],
     docs_url="/docs",
 )
 install_problem_handlers(api)

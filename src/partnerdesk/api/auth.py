@@ -22,6 +22,12 @@ class BearerToken(HttpBearer):
 class PortalSession(SessionAuth):
     """The portal's session cookie; ninja enforces CSRF on unsafe methods for it."""
 
+    def _get_key(self, request: HttpRequest):
+        # No session cookie: no credentials (401), not a failed CSRF check (403).
+        if self.param_name not in request.COOKIES:
+            return None
+        return super()._get_key(request)
+
     def authenticate(self, request: HttpRequest, key):
         user = super().authenticate(request, key)
         return user if user and user.is_active else None

@@ -8,13 +8,14 @@ from typing import Any
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
-from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 
 from partnerdesk.core.exceptions import (
     ApplicationError,
     NotAuthenticated,
     NotFound,
+    RateLimited,
     ValidationFailed,
 )
 
@@ -82,15 +83,27 @@ def install_problem_handlers(api: NinjaAPI) -> None:
     def authentication_error(request: HttpRequest, exc: AuthenticationError):
         return problem_response(NotAuthenticated())
 
+    @api.exception_handler(Throttled)
+    def throttled(request: HttpRequest, exc: Throttled):
+        response = problem_response(RateLimited())
+        if exc.wait:
+            response["Retry-After"] = str(int(exc.wait) + 1)
+        return response
+
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404):
         return problem_response(NotFound())
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError):
+        if exc.status_code == 400:  # a body that is not JSON at all
+            return problem_response(
+                ValidationFailed([{"path": "$", "message": _("The body is not valid JSON.")}])
+            )
         error = ApplicationError(_("The request could not be completed."))
         error.status = exc.status_code
         error.code = {
+            403: "csrf_failed",  # ninja's only 403: the session cookie without its CSRF token
             404: "not_found",
             405: "method_not_allowed",
             429: "rate_limited",
@@ -100,4 +113,4 @@ def install_problem_handlers(api: NinjaAPI) -> None:
 
 
 # The statuses every authenticated operation may answer with, for the OpenAPI document.
-COMMON_ERRORS = {401: Problem, 403: Problem, 422: Problem}
+COMMON_ERRORS = {401: Problem, 403: Problem, 422: Problem, 429: Problem}

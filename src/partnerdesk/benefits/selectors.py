@@ -54,6 +54,19 @@ def benefit_get(*, user: User, entitlement_id: int) -> Entitlement:
     return entitlement
 
 
+def ids_viewed(*, user: User, entitlement: Entitlement) -> None:
+    """Who looked at a contract's Access ID and Contract ID, for the audit log."""
+    if entitlement.contract_id:
+        from partnerdesk.core.audit import audit_record
+
+        audit_record(
+            action="ids.viewed",
+            actor=user,
+            organization_id=entitlement.organization_id,
+            target=entitlement,
+        )
+
+
 def entitlement_ledger(*, entitlement: Entitlement) -> list[LedgerEntry]:
     return list(entitlement.ledger_entries.select_related("actor").order_by("id"))
 

@@ -20,6 +20,7 @@ from partnerdesk.benefits.models import (
     LedgerEntry,
     LedgerKind,
 )
+from partnerdesk.core.audit import audit_record
 from partnerdesk.core.exceptions import RoleRequired, ValidationFailed
 from partnerdesk.partners.models import Competency, Membership, Organization
 
@@ -329,13 +330,25 @@ def entitlement_adjust(*, operator, entitlement_id: int, delta: int, note: str) 
         raise ValidationFailed(errors)
     try:
         with transaction.atomic():
-            return ledger_post(
+            entry = ledger_post(
                 entitlement_id=entitlement_id,
                 kind=LedgerKind.ADJUSTMENT,
                 delta=delta,
                 actor_id=operator.pk,
                 note=note.strip(),
             )
+            organization_id = Entitlement.objects.filter(pk=entitlement_id).values_list(
+                "organization_id", flat=True
+            )[0]
+            audit_record(
+                action="balance.adjusted",
+                actor=operator,
+                organization_id=organization_id,
+                target=Entitlement(pk=entitlement_id),
+                delta=delta,
+                note=note.strip(),
+            )
+            return entry
     except IncidentsExhausted:
         raise ValidationFailed(
             [{"path": "delta", "message": _("That would take the balance below zero.")}]

@@ -12,6 +12,7 @@ def audit_record(
     action: str,
     actor=None,
     organization=None,
+    organization_id: int | None = None,
     target: models.Model | None = None,
     **data: Any,
 ) -> AuditEvent:
@@ -19,7 +20,7 @@ def audit_record(
     return AuditEvent.objects.create(
         action=action,
         actor=actor if getattr(actor, "pk", None) else None,
-        organization=organization,
+        organization_id=organization.pk if organization is not None else organization_id,
         target_type=target._meta.label_lower if target is not None else "",
         target_id=str(target.pk) if target is not None else "",
         data=data,

@@ -69,3 +69,10 @@ class IdempotencyConflict(ApplicationError):
     status = 409
     title = _("Idempotency key conflict")
     default_detail = _("A request with this Idempotency-Key is still being processed.")
+
+
+class RateLimited(ApplicationError):
+    code = "rate_limited"
+    status = 429
+    title = _("Too many requests")
+    default_detail = _("Too many requests in a short time; wait a moment and try again.")

@@ -14,6 +14,7 @@ from partnerdesk.benefits.exceptions import EntitlementExpired
 from partnerdesk.benefits.models import Entitlement, EntitlementState, EntitlementStatus, LedgerKind
 from partnerdesk.benefits.selectors import mpn_organization
 from partnerdesk.benefits.services import entitlements_refresh_if_stale, ledger_post
+from partnerdesk.core.audit import audit_record
 from partnerdesk.core.exceptions import NotFound, RoleRequired, ValidationFailed
 from partnerdesk.partners.models import Customer
 from partnerdesk.support.exceptions import (
@@ -148,6 +149,13 @@ def _charge_and_open(
             actor_id=user.pk,
             support_request_id=support_request.pk,
         )
+        audit_record(
+            action="incident.charged",
+            actor=user,
+            organization=user.organization,
+            target=support_request,
+            entitlement=entitlement.pk,
+        )
     return support_request
 
 
@@ -256,6 +264,13 @@ def _refund(*, support_request: SupportRequest, actor: User, note: str) -> None:
             note=note,
             support_request_id=support_request.pk,
         )
+        audit_record(
+            action="incident.refunded",
+            actor=actor,
+            organization_id=support_request.organization_id,
+            target=support_request,
+            reason=note,
+        )
 
 
 def support_request_withdraw(*, user: User, request_id: int) -> SupportRequest:
@@ -273,13 +288,16 @@ def support_request_withdraw(*, user: User, request_id: int) -> SupportRequest:
     return support_request
 
 
-def _require_engineer(user: User) -> None:
-    if not user.is_staff:
-        raise RoleRequired(_("Only support engineers can do this."))
+def _require_engineer(user: User, request_id: int) -> None:
+    if user.is_staff:
+        return
+    if not SupportRequest.objects.for_user(user).filter(pk=request_id).exists():
+        raise NotFound()  # another organization's request: missing, not forbidden
+    raise RoleRequired(_("Only support engineers can do this."))
 
 
 def support_request_pick_up(*, engineer: User, request_id: int) -> SupportRequest:
-    _require_engineer(engineer)
+    _require_engineer(engineer, request_id)
     with transaction.atomic():
         support_request = _locked_request(request_id)
         if support_request.is_finished:
@@ -291,7 +309,7 @@ def support_request_pick_up(*, engineer: User, request_id: int) -> SupportReques
 
 
 def support_request_close(*, engineer: User, request_id: int, resolution: str) -> SupportRequest:
-    _require_engineer(engineer)
+    _require_engineer(engineer, request_id)
     if resolution not in (Resolution.SOLVED, Resolution.DUPLICATE, Resolution.PRODUCT_BUG):
         raise ValidationFailed(
             [{"path": "resolution", "message": _("Choose solved, duplicate or product_bug.")}]

@@ -79,6 +79,7 @@ def technical_benefits(request):
 @shows_application_errors
 def benefit_detail(request, pk: int):
     entitlement = selectors.benefit_get(user=request.user, entitlement_id=pk)
+    selectors.ids_viewed(user=request.user, entitlement=entitlement)
     today = timezone.localdate()
     from partnerdesk.web.dashboard_views import entitlement_charts
 

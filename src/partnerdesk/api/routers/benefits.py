@@ -62,6 +62,7 @@ def benefit_list(request: HttpRequest):
 )
 def benefit_detail(request: HttpRequest, benefit_id: int):
     entitlement = selectors.benefit_get(user=request.auth, entitlement_id=benefit_id)
+    selectors.ids_viewed(user=request.auth, entitlement=entitlement)
     return benefit_out(entitlement, timezone.localdate())
 
 

@@ -8,6 +8,12 @@ class HealthOut(Schema):
     status: str
 
 
-@router.get("/health", response=HealthOut, auth=None, summary="Liveness (touches no database)")
+@router.get(
+    "/health",
+    response=HealthOut,
+    auth=None,
+    throttle=[],
+    summary="Liveness (touches no database, never rate-limited)",
+)
 def health(request: HttpRequest):
     return {"status": "ok"}

@@ -1,0 +1,280 @@
+"""Every API operation and every portal page, discovered from the URL configuration, tried
+as anonymous, as a user of another organization, as each role and as an operator. A new
+endpoint without a row here fails the completeness test, so none can be forgotten.
+
+Another organization's objects answer 404, never 403."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from django.urls import URLPattern, URLResolver
+
+from partnerdesk.api.api import api
+from partnerdesk.benefits.models import Entitlement
+from partnerdesk.benefits.services import ledger_post
+from partnerdesk.support.services import SupportRequestDraft, support_request_create
+from tests.factories import (
+    OTHER,
+    CustomerFactory,
+    OrganizationFactory,
+    UserFactory,
+    activate,
+    membership,
+    product,
+    token_for,
+)
+
+ROLES = ["ordinary", "global_admin", "mpn_partner_admin", "admin_agent", "helpdesk_agent"]
+ACTORS = ["anonymous", "outsider", *ROLES, "operator"]
+OK = {200}
+PARTNERS = set(ROLES)
+
+
+def expect(**answers) -> dict[str, set[int]]:
+    """Per actor: the allowed statuses; ``partners`` stands for every role of the owner."""
+    table = {}
+    for actor in ACTORS:
+        key = "partners" if actor in PARTNERS and actor not in answers else actor
+        table[actor] = answers.get(key, answers.get("default"))
+    return table
+
+
+# (method, path) -> allowed statuses per actor. Paths as the OpenAPI document names them.
+API = {
+    ("GET", "/api/v1/health"): expect(default=OK),
+    ("GET", "/api/v1/me"): expect(anonymous={401}, default=OK),
+    ("GET", "/api/v1/benefits"): expect(anonymous={401}, operator={403}, default=OK),
+    ("GET", "/api/v1/benefits/{benefit_id}"): expect(
+        anonymous={401}, outsider={404}, operator={403}, partners=OK
+    ),
+    ("POST", "/api/v1/benefits/{benefit_id}/activate"): expect(
+        anonymous={401},
+        outsider={404},
+        operator={403},
+        partners={403},
+        global_admin={200, 202},
+        mpn_partner_admin={200, 202},
+    ),
+    ("GET", "/api/v1/benefits/{benefit_id}/ledger"): expect(
+        anonymous={401}, outsider={404}, operator={403}, partners=OK
+    ),
+    ("GET", "/api/v1/products"): expect(anonymous={401}, default=OK),
+    ("POST", "/api/v1/support-requests"): expect(
+        anonymous={401}, outsider={403}, operator={403}, partners={201}
+    ),
+    ("GET", "/api/v1/support-requests"): expect(anonymous={401}, default=OK),
+    ("GET", "/api/v1/support-requests/{request_id}"): expect(
+        anonymous={401}, outsider={404}, default=OK
+    ),
+    ("POST", "/api/v1/support-requests/{request_id}/withdraw"): expect(
+        anonymous={401}, outsider={404}, operator={404}, partners={200, 409}
+    ),
+    ("POST", "/api/v1/support-requests/{request_id}/close"): expect(
+        anonymous={401}, outsider={404}, partners={403}, operator={200, 409}
+    ),
+    ("POST", "/api/v1/support-requests/{request_id}/notes"): expect(
+        anonymous={401}, outsider={404}, default={201}
+    ),
+    ("GET", "/api/v1/customers"): expect(
+        anonymous={401},
+        outsider={403},
+        operator={403},
+        partners={403},
+        admin_agent=OK,
+        helpdesk_agent=OK,
+    ),
+}
+# Public, and the same for everyone.
+API_DOCUMENTS = {("GET", "/api/v1/openapi.json"), ("GET", "/api/v1/docs")}
+
+SIGN_IN = {302}  # login_required: to the sign-in page
+PAGES = {
+    "home": expect(default={302}),
+    "login": expect(default=OK),
+    "logout": expect(default={302}),
+    "set_language": expect(default={302}),
+    "password_reset": expect(default=OK),
+    "password_reset_done": expect(default=OK),
+    "password_reset_confirm": expect(default=OK),
+    "password_reset_complete": expect(default=OK),
+    "dashboard": expect(anonymous=SIGN_IN, operator={302}, default=OK),
+    "notices": expect(anonymous=SIGN_IN, operator={302}, default=OK),
+    "benefits": expect(anonymous=SIGN_IN, operator={403}, default=OK),
+    "benefit_detail": expect(anonymous=SIGN_IN, outsider={404}, operator={403}, partners=OK),
+    "benefit_activate": expect(anonymous=SIGN_IN, outsider={404}, operator={403}, partners={302}),
+    "plans": expect(anonymous=SIGN_IN, default=OK),
+    "requests": expect(anonymous=SIGN_IN, default=OK),
+    "request_new": expect(anonymous=SIGN_IN, operator={403}, default=OK),
+    "request_plans": expect(anonymous=SIGN_IN, operator={403}, default=OK),
+    "request_detail": expect(anonymous=SIGN_IN, outsider={404}, default=OK),
+    "request_withdraw": expect(
+        anonymous=SIGN_IN, outsider={404}, operator={404}, partners={302, 409}
+    ),
+    "request_note": expect(anonymous=SIGN_IN, outsider={404}, default={302}),
+    "staff_queue": expect(anonymous=SIGN_IN, operator=OK, default={403}),
+    "staff_request": expect(anonymous=SIGN_IN, operator=OK, default={403}),
+    "staff_pick_up": expect(anonymous=SIGN_IN, operator={302, 409}, default={403}),
+    "staff_close": expect(anonymous=SIGN_IN, operator={302, 409}, default={403}),
+    "csp_customers": expect(
+        anonymous=SIGN_IN,
+        outsider={403},
+        operator={403},
+        partners={403},
+        admin_agent=OK,
+        helpdesk_agent=OK,
+    ),
+    "csp_customer": expect(
+        anonymous=SIGN_IN,
+        outsider={404},
+        operator={404},
+        partners={403},
+        admin_agent=OK,
+        helpdesk_agent=OK,
+    ),
+    "csp_request_new": expect(
+        anonymous=SIGN_IN,
+        outsider={404},
+        operator={404},
+        partners={403},
+        admin_agent=OK,
+        helpdesk_agent=OK,
+    ),
+}
+POST_PAGES = {
+    "logout",
+    "set_language",
+    "benefit_activate",
+    "request_withdraw",
+    "request_note",
+    "staff_pick_up",
+    "staff_close",
+}
+
+
+def api_operations() -> set[tuple[str, str]]:
+    schema = api.get_openapi_schema()
+    return {
+        (method.upper(), path) for path, methods in schema["paths"].items() for method in methods
+    }
+
+
+def page_names() -> set[str]:
+    from partnerdesk.web import urls
+
+    names = set()
+    for pattern in urls.urlpatterns:
+        assert not isinstance(pattern, URLResolver), "nested URL confs need rows here too"
+        assert isinstance(pattern, URLPattern) and pattern.name, pattern
+        names.add(pattern.name)
+    return names
+
+
+def test_every_endpoint_and_page_has_a_row():
+    assert api_operations() == set(API)
+    assert page_names() == set(PAGES)
+
+
+@pytest.fixture
+def world():
+    owner = OrganizationFactory(name="Owner", in_mpn=True, in_csp=True)
+    membership(owner, "gold", OTHER)
+    activate(owner)
+    contract = Entitlement.objects.get(organization=owner, benefit__code="product_support")
+    ledger_post(entitlement_id=contract.pk, kind="adjustment", delta=1000, note="matrix")
+    users = {
+        role: UserFactory(
+            organization=owner,
+            email=f"{role}@owner.example",
+            **({f"is_{role}": True} if role != "ordinary" else {}),
+        )
+        for role in ROLES
+    }
+    outsider_org = OrganizationFactory(name="Outsider", in_mpn=True, in_csp=False)
+    users["outsider"] = UserFactory(organization=outsider_org, email="out@outsider.example")
+    users["operator"] = UserFactory(
+        organization=None, is_staff=True, is_superuser=True, email="op@vendor.example"
+    )
+    customer = CustomerFactory(organization=owner)
+
+    def new_request():
+        return support_request_create(
+            user=users["ordinary"],
+            draft=SupportRequestDraft(
+                product_id=product("SQL Server", "2022").pk,
+                severity="C",
+                title="t",
+                description="d",
+                contract_id=contract.contract_id,
+                access_id=contract.access_id,
+            ),
+        )
+
+    return {"users": users, "contract": contract, "customer": customer, "new_request": new_request}
+
+
+def test_api_matrix(live_server, world):
+    tokens = {actor: token_for(user) for actor, user in world["users"].items()}
+    contract = world["contract"]
+    failures = {}
+    for (method, path), allowed in API.items():
+        for actor in ACTORS:
+            support_request = world["new_request"]()
+            url = live_server.url + path.format(
+                benefit_id=contract.pk, request_id=support_request.pk
+            )
+            body = {
+                "/api/v1/support-requests": {
+                    "product_id": product("SQL Server", "2022").pk,
+                    "severity": "B",
+                    "title": "t",
+                    "description": "d",
+                    "contract_id": contract.contract_id,
+                    "access_id": contract.access_id,
+                },
+                "/api/v1/support-requests/{request_id}/close": {"resolution": "solved"},
+                "/api/v1/support-requests/{request_id}/notes": {"body": "hello"},
+            }.get(path)
+            headers = {} if actor == "anonymous" else {"Authorization": f"Bearer {tokens[actor]}"}
+            answer = requests.request(method, url, json=body, headers=headers, timeout=10)
+            if answer.status_code not in allowed[actor]:
+                failures[f"{method} {path} as {actor}"] = (answer.status_code, answer.text[:120])
+            elif answer.status_code >= 400:
+                assert answer.headers["Content-Type"].startswith("application/problem+json")
+    for method, path in API_DOCUMENTS:
+        assert requests.request(method, live_server.url + path, timeout=10).status_code == 200
+    assert failures == {}
+
+
+def test_portal_matrix(client, world):
+    from django.urls import reverse
+
+    contract, customer = world["contract"], world["customer"]
+    failures = {}
+    for name, allowed in PAGES.items():
+        for actor in ACTORS:
+            client.logout()
+            if actor != "anonymous":
+                client.force_login(world["users"][actor])
+            support_request = world["new_request"]()
+            args = {
+                "benefit_detail": [contract.pk],
+                "benefit_activate": [contract.pk],
+                "request_detail": [support_request.pk],
+                "request_withdraw": [support_request.pk],
+                "request_note": [support_request.pk],
+                "staff_request": [support_request.pk],
+                "staff_pick_up": [support_request.pk],
+                "staff_close": [support_request.pk],
+                "csp_customer": [customer.pk],
+                "csp_request_new": [customer.pk],
+                "password_reset_confirm": ["MQ", "set-password"],
+            }.get(name, [])
+            url = reverse(f"web:{name}", args=args)
+            data = {"body": "hi", "resolution": "solved", "language": "en"}
+            answer = client.post(url, data) if name in POST_PAGES else client.get(url)
+            if answer.status_code not in allowed[actor]:
+                failures[f"{name} as {actor}"] = answer.status_code
+            if actor == "anonymous" and allowed[actor] is SIGN_IN:
+                assert answer["Location"].startswith(reverse("web:login")), name
+    assert failures == {}
