@@ -95,3 +95,20 @@ def product(family: str, version: str = ""):
     from partnerdesk.support.models import Product
 
     return Product.objects.get(family=family, version=version)
+
+
+def open_request(user: User, contract, *, title: str = "t", severity: str = "C"):
+    """An on-premises request charged to ``contract``, with its IDs (first use included)."""
+    from partnerdesk.support.services import SupportRequestDraft, support_request_create
+
+    return support_request_create(
+        user=user,
+        draft=SupportRequestDraft(
+            product_id=product("SQL Server", "2022").pk,
+            severity=severity,
+            title=title,
+            description="d",
+            contract_id=contract.contract_id,
+            access_id=contract.access_id,
+        ),
+    )

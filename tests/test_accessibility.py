@@ -6,7 +6,6 @@ from playwright.sync_api import sync_playwright
 
 from partnerdesk.benefits.models import Entitlement
 from partnerdesk.notices.services import notices_send_due
-from partnerdesk.support.services import SupportRequestDraft, support_request_create
 from tests.browser import CHROMIUM_ARGS, LANGUAGES, LOCALES, axe_violations, chromium_path
 from tests.factories import (
     PASSWORD,
@@ -15,7 +14,7 @@ from tests.factories import (
     UserFactory,
     activate,
     membership,
-    product,
+    open_request,
 )
 
 pytestmark = pytest.mark.browser
@@ -38,27 +37,9 @@ def world():
     ann = UserFactory(organization=contoso, email="ann@a11y.example", is_global_admin=True)
     UserFactory(organization=contoso, email="carla@a11y.example", is_admin_agent=True)
     customer = CustomerFactory(organization=contoso, name="Fabrikam")
-    request = support_request_create(
-        user=ann,
-        draft=SupportRequestDraft(
-            product_id=product("SQL Server", "2022").pk,
-            severity="A",
-            title="Cluster down",
-            description="d",
-            contract_id=contract.contract_id,
-            access_id=contract.access_id,
-        ),
-    )
+    request = open_request(ann, contract, title="Cluster down", severity="A")
     for _ in range(5):
-        support_request_create(
-            user=ann,
-            draft=SupportRequestDraft(
-                product_id=product("SQL Server", "2022").pk,
-                severity="C",
-                title="t",
-                description="d",
-            ),
-        )
+        open_request(ann, contract)
     notices_send_due()
     UserFactory(
         organization=OrganizationFactory(in_mpn=False, in_csp=True), email="kim@a11y.example"

@@ -13,7 +13,6 @@ from django.urls import URLPattern, URLResolver
 from partnerdesk.api.api import api
 from partnerdesk.benefits.models import Entitlement
 from partnerdesk.benefits.services import ledger_post
-from partnerdesk.support.services import SupportRequestDraft, support_request_create
 from tests.factories import (
     OTHER,
     CustomerFactory,
@@ -21,6 +20,7 @@ from tests.factories import (
     UserFactory,
     activate,
     membership,
+    open_request,
     product,
     token_for,
 )
@@ -198,17 +198,7 @@ def world():
     customer = CustomerFactory(organization=owner)
 
     def new_request():
-        return support_request_create(
-            user=users["ordinary"],
-            draft=SupportRequestDraft(
-                product_id=product("SQL Server", "2022").pk,
-                severity="C",
-                title="t",
-                description="d",
-                contract_id=contract.contract_id,
-                access_id=contract.access_id,
-            ),
-        )
+        return open_request(users["ordinary"], contract)
 
     return {"users": users, "contract": contract, "customer": customer, "new_request": new_request}
 

@@ -140,12 +140,8 @@ def test_tokens_expire_and_can_be_revoked(client, capsys):
 def test_the_audit_log_records_signins_id_views_charges_refunds_and_adjustments(client):
     from partnerdesk.benefits.models import Entitlement
     from partnerdesk.benefits.services import entitlement_adjust
-    from partnerdesk.support.services import (
-        SupportRequestDraft,
-        support_request_create,
-        support_request_withdraw,
-    )
-    from tests.factories import product
+    from partnerdesk.support.services import support_request_withdraw
+    from tests.factories import open_request
 
     organization = OrganizationFactory()
     membership(organization, "action_pack")
@@ -154,17 +150,7 @@ def test_the_audit_log_records_signins_id_views_charges_refunds_and_adjustments(
     contract = Entitlement.objects.get(organization=organization)
     client.post(reverse("web:login"), {"username": "ann@audit.example", "password": PASSWORD})
     client.get(reverse("web:benefit_detail", args=[contract.pk]))
-    request = support_request_create(
-        user=user,
-        draft=SupportRequestDraft(
-            product_id=product("SQL Server", "2022").pk,
-            severity="C",
-            title="t",
-            description="d",
-            contract_id=contract.contract_id,
-            access_id=contract.access_id,
-        ),
-    )
+    request = open_request(user, contract)
     support_request_withdraw(user=user, request_id=request.pk)
     operator = UserFactory(organization=None, is_staff=True, is_superuser=True)
     entitlement_adjust(operator=operator, entitlement_id=contract.pk, delta=2, note="goodwill")

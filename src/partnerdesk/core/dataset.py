@@ -54,13 +54,13 @@ def _insert(model, columns: list[str], rows) -> None:
 def _update_balances(rows) -> None:
     quote = connection.ops.quote_name
     table = quote(Entitlement._meta.db_table)
+    # Names from the model's metadata, quoted; every value is a parameter.
+    sql = "UPDATE {} SET {} = %s, {} = %s WHERE {} = %s".format(  # nosec B608
+        table, quote("used"), quote("balance"), quote("id")
+    )
     with connection.cursor() as cursor:
         for chunk in _batched(rows, 20_000):
-            cursor.executemany(
-                f"UPDATE {table} SET {quote('used')} = %s, {quote('balance')} = %s "  # nosec B608
-                f"WHERE {quote('id')} = %s",
-                chunk,
-            )
+            cursor.executemany(sql, chunk)
 
 
 def _next_id(model) -> int:
