@@ -1,4 +1,3 @@
-import datetime
 import os
 
 import pytest
@@ -38,9 +37,3 @@ def today():
     from django.utils import timezone
 
     return timezone.localdate()
-
-
-@pytest.fixture
-def year_around(today):
-    """A membership period that contains today."""
-    return today - datetime.timedelta(days=30), today + datetime.timedelta(days=335)

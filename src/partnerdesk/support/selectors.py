@@ -91,11 +91,13 @@ def csp_organization(user: User) -> Organization:
     return organization
 
 
+def requests_visible_to(user: User) -> QuerySet[SupportRequest]:
+    """Support engineers see every partner's requests; a partner user their organization's."""
+    return SupportRequest.objects.all() if user.is_staff else SupportRequest.objects.for_user(user)
+
+
 def _requests_for(user: User) -> QuerySet[SupportRequest]:
-    queryset = (
-        SupportRequest.objects.all() if user.is_staff else SupportRequest.objects.for_user(user)
-    )
-    return queryset.select_related(
+    return requests_visible_to(user).select_related(
         "product", "entitlement", "opened_by", "assigned_to", "customer", "organization"
     )
 

@@ -34,7 +34,11 @@ from partnerdesk.support.models import (
     SupportRequest,
     Workload,
 )
-from partnerdesk.support.selectors import csp_organization, entitled_product_ids
+from partnerdesk.support.selectors import (
+    csp_organization,
+    entitled_product_ids,
+    requests_visible_to,
+)
 
 
 @dataclass(frozen=True)
@@ -337,9 +341,6 @@ def support_request_add_note(*, author: User, request_id: int, body: str) -> Req
     body = body.strip()
     if not body:
         raise ValidationFailed([{"path": "body", "message": _("Write something first.")}])
-    visible = (
-        SupportRequest.objects.all() if author.is_staff else SupportRequest.objects.for_user(author)
-    )
-    if not visible.filter(pk=request_id).exists():
+    if not requests_visible_to(author).filter(pk=request_id).exists():
         raise NotFound()
     return RequestNote.objects.create(support_request_id=request_id, author=author, body=body)

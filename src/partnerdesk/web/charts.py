@@ -7,6 +7,9 @@ import datetime
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import ngettext
+
+from partnerdesk.benefits.usage import usage_series
 
 WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 320, 110, 28, 18, 8
 
@@ -69,3 +72,28 @@ def usage_chart(
         points=polyline,
         labels=labels,
     )
+
+
+def chart_label(entitlement, points) -> str:
+    used, since = points[-1][1], date_format(points[0][0])
+    if entitlement.allowance is None:
+        return ngettext(
+            "%(used)d incident used since %(date)s",
+            "%(used)d incidents used since %(date)s",
+            used,
+        ) % {"used": used, "date": since}
+    return ngettext(
+        "%(used)d of %(allowance)d incident used since %(date)s",
+        "%(used)d of %(allowance)d incidents used since %(date)s",
+        entitlement.allowance,
+    ) % {"used": used, "allowance": entitlement.allowance, "date": since}
+
+
+def entitlement_charts(entitlements, today) -> dict[int, str]:
+    series = usage_series(entitlements=entitlements, today=today)
+    return {
+        e.pk: usage_chart(
+            points=series[e.pk], ceiling=e.allowance, label=chart_label(e, series[e.pk])
+        )
+        for e in entitlements
+    }

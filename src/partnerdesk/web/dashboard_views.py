@@ -5,41 +5,13 @@ from __future__ import annotations
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from partnerdesk.benefits import selectors as benefit_selectors
-from partnerdesk.benefits.usage import usage_series
 from partnerdesk.notices.selectors import notice_list
 from partnerdesk.notices.services import notices_mark_read
 from partnerdesk.support.selectors import support_request_list
-from partnerdesk.web.charts import usage_chart
-
-
-def chart_label(entitlement, points) -> str:
-    used, since = points[-1][1], date_format(points[0][0])
-    if entitlement.allowance is None:
-        return ngettext(
-            "%(used)d incident used since %(date)s",
-            "%(used)d incidents used since %(date)s",
-            used,
-        ) % {"used": used, "date": since}
-    return ngettext(
-        "%(used)d of %(allowance)d incident used since %(date)s",
-        "%(used)d of %(allowance)d incidents used since %(date)s",
-        entitlement.allowance,
-    ) % {"used": used, "allowance": entitlement.allowance, "date": since}
-
-
-def entitlement_charts(entitlements, today) -> dict[int, str]:
-    series = usage_series(entitlements=entitlements, today=today)
-    return {
-        e.pk: usage_chart(
-            points=series[e.pk], ceiling=e.allowance, label=chart_label(e, series[e.pk])
-        )
-        for e in entitlements
-    }
+from partnerdesk.web.charts import entitlement_charts
 
 
 @login_required

@@ -18,6 +18,7 @@ from partnerdesk.benefits import selectors
 from partnerdesk.benefits.activation import activation_request, can_activate
 from partnerdesk.benefits.messages import NO_BENEFITS, WRONG_ACCOUNT_HINT
 from partnerdesk.core.exceptions import ApplicationError
+from partnerdesk.web.charts import entitlement_charts
 
 
 def problem_page(request, error: ApplicationError):
@@ -81,8 +82,6 @@ def benefit_detail(request, pk: int):
     entitlement = selectors.benefit_get(user=request.user, entitlement_id=pk)
     selectors.ids_viewed(user=request.user, entitlement=entitlement)
     today = timezone.localdate()
-    from partnerdesk.web.dashboard_views import entitlement_charts
-
     return render(
         request,
         "partnerdesk/benefit_detail.html",
