@@ -11,8 +11,8 @@ import requests
 from django.urls import URLPattern, URLResolver
 
 from partnerdesk.api.api import api
+from partnerdesk.benefits.ledger import ledger_post
 from partnerdesk.benefits.models import Entitlement
-from partnerdesk.benefits.services import ledger_post
 from tests.factories import (
     OTHER,
     CustomerFactory,

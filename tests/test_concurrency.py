@@ -8,9 +8,9 @@ import pytest
 import requests
 from django.db.models import Sum
 
+from partnerdesk.benefits.ledger import ledger_post
 from partnerdesk.benefits.models import Entitlement, LedgerEntry
 from partnerdesk.benefits.reconcile import reconcile
-from partnerdesk.benefits.services import ledger_post
 from partnerdesk.support.models import SupportRequest
 from tests.factories import (
     OrganizationFactory,

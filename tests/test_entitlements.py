@@ -3,7 +3,9 @@
 import datetime
 
 import pytest
+from django.db import connection
 from django.db.models import Sum
+from django.test.utils import CaptureQueriesContext
 
 from partnerdesk.benefits.models import (
     Allotment,
@@ -14,7 +16,7 @@ from partnerdesk.benefits.models import (
     LedgerKind,
 )
 from partnerdesk.benefits.selectors import benefit_list
-from partnerdesk.benefits.services import entitlements_sync
+from partnerdesk.benefits.services import entitlements_refresh_due, entitlements_sync
 from partnerdesk.partners.models import Organization
 from tests.factories import CLOUD, OTHER, OrganizationFactory, UserFactory, membership
 
@@ -120,17 +122,30 @@ def test_a_lapsed_membership_removes_its_benefits(today):
     assert_ledger_balanced(organization)
 
 
-def test_membership_lapsing_overnight_is_noticed_on_the_next_read(today):
-    """No nightly job needed: the first read of a new day re-derives."""
+def test_membership_lapsing_overnight_shows_as_expired_on_a_read_that_writes_nothing(today):
+    """Reads derive the lapse from the dates; the periodic job records it (and the lapsed
+    benefits leave the page)."""
     organization = OrganizationFactory()
     user = UserFactory(organization=organization)
     membership(organization, "silver", OTHER, ends=today - datetime.timedelta(days=1), sync=False)
     # Synced "yesterday", when the membership was still active.
     entitlements_sync(organization=organization, today=today - datetime.timedelta(days=1))
     assert Entitlement.objects.filter(organization=organization).current().count() == 2
+    entries = LedgerEntry.objects.count()
 
-    organization.refresh_from_db()
+    with CaptureQueriesContext(connection) as queries:
+        listed = benefit_list(user=user)
+    assert [e.status_on(today) for e in listed] == ["expired", "expired"]
+    assert all(q["sql"].lstrip().upper().startswith("SELECT") for q in queries), queries
+    assert Entitlement.objects.filter(organization=organization).current().count() == 2
+    assert LedgerEntry.objects.count() == entries
+
+    assert entitlements_refresh_due() == 1
     assert benefit_list(user=user) == []
+    assert Entitlement.objects.filter(organization=organization).current().count() == 0
+    assert LedgerEntry.objects.filter(kind=LedgerKind.EXPIRE).count() == 2
+    assert entitlements_refresh_due() == 0  # done for the day
+    assert_ledger_balanced(organization)
 
 
 def test_when_gold_lapses_silver_takes_over_with_its_own_allotment(today):

@@ -8,8 +8,8 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import translation
 
+from partnerdesk.benefits.ledger import ledger_post
 from partnerdesk.benefits.models import Entitlement
-from partnerdesk.benefits.services import ledger_post
 from partnerdesk.notices.models import Notice
 from partnerdesk.notices.services import notices_send_due
 from partnerdesk.support.models import Product, SupportRequest

@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from partnerdesk.api.api import api
+from partnerdesk.benefits.ledger import ledger_post
 from partnerdesk.benefits.models import Entitlement
-from partnerdesk.benefits.services import ledger_post
 from tests.factories import (
     OTHER,
     CustomerFactory,

@@ -7,8 +7,8 @@ from collections import Counter
 
 import requests
 
+from partnerdesk.benefits.ledger import ledger_post
 from partnerdesk.benefits.models import Entitlement, LedgerEntry
-from partnerdesk.benefits.services import ledger_post
 from partnerdesk.support.models import SupportRequest
 from tests.factories import (
     CLOUD,

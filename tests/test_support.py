@@ -7,9 +7,10 @@ import requests
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
 
+from partnerdesk.api.models import IdempotencyKey
+from partnerdesk.benefits.ledger import ledger_post
 from partnerdesk.benefits.models import Entitlement, EntitlementState, LedgerEntry
-from partnerdesk.benefits.services import entitlements_expire_due, ledger_post
-from partnerdesk.core.models import IdempotencyKey
+from partnerdesk.benefits.services import entitlements_refresh_due
 from partnerdesk.support.models import ContractLink, Product, SupportRequest
 from tests.factories import (
     OTHER,
@@ -480,7 +481,7 @@ def test_expiry_writes_an_expire_entry_and_a_new_term_starts(contoso, today):
     entitlement = contract(contoso)
     Entitlement.objects.filter(pk=entitlement.pk).update(expires_on=today - datetime.timedelta(1))
 
-    assert entitlements_expire_due() == 1
+    assert entitlements_refresh_due() == 1
 
     entitlement.refresh_from_db()
     assert entitlement.state == EntitlementState.EXPIRED

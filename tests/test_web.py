@@ -204,8 +204,8 @@ def test_partner_pages_list_show_and_withdraw(client):
 
 
 def test_the_plan_picker_hides_unavailable_plans_behind_a_toggle(client):
+    from partnerdesk.benefits.ledger import ledger_post
     from partnerdesk.benefits.models import Entitlement
-    from partnerdesk.benefits.services import ledger_post
     from tests.factories import activate
 
     organization = OrganizationFactory()

@@ -167,9 +167,13 @@ PARTNERDESK_PERIODIC_INTERVAL = float(os.environ.get("PARTNERDESK_PERIODIC_INTER
 # The sweep leaves an activation to its own queued task until it is this many seconds
 # overdue, then completes it itself (a task lost with a killed worker, or never enqueued).
 PARTNERDESK_SWEEP_GRACE = float(os.environ.get("PARTNERDESK_SWEEP_GRACE", "60"))
+# How long a process keeps its copy of the catalog (products, workloads, benefits and
+# allotment rules) before reading it again, in seconds; a change saved through the ORM
+# drops the copy at once in the saving process (in every process with REDIS_URL).
+PARTNERDESK_CATALOG_TTL = float(os.environ.get("PARTNERDESK_CATALOG_TTL", "30"))
 PARTNERDESK_PERIODIC_JOBS = [
     "partnerdesk.benefits.activation.activations_complete_due",
-    "partnerdesk.benefits.services.entitlements_expire_due",
+    "partnerdesk.benefits.services.entitlements_refresh_due",
     "partnerdesk.api.idempotency.purge_idempotency_keys",
     "partnerdesk.notices.services.notices_send_due",
 ]

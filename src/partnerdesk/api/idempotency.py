@@ -1,7 +1,13 @@
 """``Idempotency-Key`` (IETF httpapi draft): the same key and body replay the first
 answer; the same key with another body is 422; a key still in flight is 409. Keys are
-scoped to the caller. The answer is stored in the same transaction as the work, so a
-charged request and its stored answer exist together or not at all."""
+scoped to the caller.
+
+The claim, the work and the stored answer are one transaction: the key is claimed with
+``INSERT … ON CONFLICT DO NOTHING``, so the database's unique index decides between
+concurrent callers of one key (on PostgreSQL a second caller waits for the first to
+commit, then replays its answer; on SQLite the write lock orders them the same way), and
+a charged request and its stored answer exist together or not at all. A refusal rolls
+the work back and is stored on its own, so replays get the same refusal."""
 
 from __future__ import annotations
 
@@ -9,18 +15,17 @@ import datetime
 import hashlib
 import json
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from partnerdesk.api.models import IdempotencyKey
 from partnerdesk.api.problems import problem_body
+from partnerdesk.core import sql
 from partnerdesk.core.exceptions import ApplicationError, IdempotencyConflict, ValidationFailed
-from partnerdesk.core.models import IdempotencyKey
-
-# A claim older than this belongs to a process that died mid-request; it may be retaken.
-ABANDONED_AFTER = datetime.timedelta(minutes=5)
 
 
 def fingerprint(payload: Any) -> str:
@@ -28,36 +33,52 @@ def fingerprint(payload: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _claim(*, user, key: str, digest: str) -> IdempotencyKey | tuple[int, dict]:
-    """The new claim, or the stored answer to replay."""
-    try:
-        with transaction.atomic():
-            return IdempotencyKey.objects.create(user=user, key=key, fingerprint=digest)
-    except IntegrityError:
-        pass
-    record = IdempotencyKey.objects.get(user=user, key=key)
+@cache
+def _claim_sql() -> str:
+    quote = connection.ops.quote_name
+    meta = IdempotencyKey._meta
+    columns = ("user", "key", "fingerprint", "completed", "created_at")
+    names = ", ".join(quote(meta.get_field(c).column) for c in columns)
+    # Names come from the model's metadata, quoted; every value is a parameter.
+    return (
+        f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES (%s, %s, %s, %s, %s) "  # nosec B608
+        f"ON CONFLICT DO NOTHING RETURNING {quote(meta.pk.column)}"
+    )
+
+
+def _claim(*, user_id: int, key: str, digest: str) -> int | None:
+    """The new claim's id, or None when the caller already has this key."""
+    values = sql.adapt(
+        IdempotencyKey,
+        ("user", "key", "fingerprint", "completed", "created_at"),
+        (user_id, key, digest, False, timezone.now()),
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(), values)
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def _existing(*, user_id: int, key: str, digest: str) -> tuple[int, dict]:
+    record = IdempotencyKey.objects.filter(user_id=user_id, key=key).first()
+    if record is None:  # stored and purged in between: very old; treat as in flight
+        raise IdempotencyConflict()
     if record.fingerprint != digest:
         conflict = IdempotencyConflict(
             _("This Idempotency-Key was already used with a different request body.")
         )
         conflict.status = 422
         raise conflict
-    if record.completed:
-        return record.response_status, record.response_body
-    now = timezone.now()
-    retaken = IdempotencyKey.objects.filter(
-        pk=record.pk, completed=False, created_at__lt=now - ABANDONED_AFTER
-    ).update(created_at=now)
-    if not retaken:
+    if not record.completed:
         raise IdempotencyConflict()
-    record.created_at = now
-    return record
+    return record.response_status, record.response_body
 
 
 def idempotent(
     *, user, key: str | None, payload: Any, perform: Callable[[], tuple[int, dict]]
 ) -> tuple[int, dict]:
-    """Run ``perform`` (which returns status and JSON body) at most once per key."""
+    """Run ``perform`` (which returns status and JSON body) at most once per key, in the
+    same transaction as the key's claim and answer."""
     if key is None:
         return perform()
     key = key.strip()
@@ -65,27 +86,38 @@ def idempotent(
         raise ValidationFailed(
             [{"path": "Idempotency-Key", "message": _("Give 1 to 255 characters.")}]
         )
-    claimed = _claim(user=user, key=key, digest=fingerprint(payload))
-    if isinstance(claimed, tuple):
-        return claimed
+    digest = fingerprint(payload)
     try:
         with transaction.atomic():
+            claim = _claim(user_id=user.pk, key=key, digest=digest)
+            if claim is None:
+                return _existing(user_id=user.pk, key=key, digest=digest)
             status, body = perform()
-            _store(claimed, status, body)
-        return status, body
+            sql.update_many(
+                IdempotencyKey,
+                ("completed", "response_status", "response_body"),
+                [(True, status, body, claim)],
+            )
+            return status, body
+    except IdempotencyConflict:
+        raise
     except ApplicationError as error:
-        # A refusal is an answer too: replays get the same one.
-        _store(claimed, error.status, problem_body(error))
+        # A refusal is an answer too: the work was rolled back; store the refusal alone
+        # (unless a concurrent caller of the key stored its answer first).
+        IdempotencyKey.objects.bulk_create(
+            [
+                IdempotencyKey(
+                    user_id=user.pk,
+                    key=key,
+                    fingerprint=digest,
+                    completed=True,
+                    response_status=error.status,
+                    response_body=problem_body(error),
+                )
+            ],
+            ignore_conflicts=True,
+        )
         raise
-    except BaseException:
-        claimed.delete()  # nothing was done; the caller may retry with the same key
-        raise
-
-
-def _store(record: IdempotencyKey, status: int, body: dict) -> None:
-    IdempotencyKey.objects.filter(pk=record.pk).update(
-        completed=True, response_status=status, response_body=body
-    )
 
 
 def purge_idempotency_keys(*, older_than: datetime.timedelta = datetime.timedelta(days=1)) -> int:

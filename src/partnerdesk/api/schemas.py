@@ -145,6 +145,11 @@ class SupportRequestOut(Schema):
     closed_at: datetime.datetime | None
 
 
+class SupportRequestPage(Schema):
+    items: list[SupportRequestOut]
+    count: int
+
+
 class SupportRequestDetail(SupportRequestOut):
     notes: list[NoteOut]
 

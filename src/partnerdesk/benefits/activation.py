@@ -13,8 +13,10 @@ from django.utils.translation import gettext as _
 
 from partnerdesk.accounts.models import User
 from partnerdesk.accounts.roles import ACTIVATING_ROLES
+from partnerdesk.benefits.access import access_entitlement
 from partnerdesk.benefits.exceptions import ActivationNotPending, EntitlementExpired
 from partnerdesk.benefits.ids import new_access_id, new_contract_id
+from partnerdesk.benefits.locks import activation_lock, entitlement_lock
 from partnerdesk.benefits.models import (
     Activation,
     ActivationState,
@@ -49,8 +51,7 @@ def can_activate(user: User) -> bool:
 def activation_request(*, user: User, entitlement_id: int) -> ActivationOutcome:
     """Ask for activation. Asking again while pending (or once active) changes nothing."""
     mpn_organization(user)
-    if not Entitlement.objects.for_user(user).visible().filter(pk=entitlement_id).exists():
-        raise NotFound()
+    access_entitlement(user, entitlement_id)
     if not can_activate(user):
         raise RoleRequired(_("Only a Global admin or an MPN partner admin can activate benefits."))
     try:
@@ -63,7 +64,7 @@ def activation_request(*, user: User, entitlement_id: int) -> ActivationOutcome:
 
 
 def _request_locked(*, user: User, entitlement_id: int) -> ActivationOutcome:
-    entitlement = Entitlement.objects.select_for_update().get(pk=entitlement_id)
+    entitlement = access_entitlement(user, entitlement_id, lock=True)
     if entitlement.state == EntitlementState.ACTIVATION_PENDING:
         pending = entitlement.activations.filter(state=ActivationState.PENDING).first()
         return ActivationOutcome(entitlement, pending, created=False)
@@ -108,12 +109,14 @@ def activation_complete(
     the row lock and the state check decide, and a unique constraint backs them up."""
     now = now or timezone.now()
     with transaction.atomic():
-        activation = Activation.objects.select_for_update().filter(pk=activation_id).first()
-        if activation is None or activation.state != ActivationState.PENDING:
+        locked_pair = _lock_with_entitlement(activation_id)
+        if locked_pair is None:
+            return False
+        entitlement, activation = locked_pair
+        if activation.state != ActivationState.PENDING:
             return False
         if operator is None and activation.due_at > now:
             return False
-        entitlement = Entitlement.objects.select_for_update().get(pk=activation.entitlement_id)
         if entitlement.state != EntitlementState.ACTIVATION_PENDING:
             activation.state = ActivationState.CANCELLED
             activation.save(update_fields=["state"])
@@ -147,9 +150,10 @@ def activation_reject(*, activation_id: int, operator: User, reason: str) -> Act
     if not reason:
         raise ValidationFailed([{"path": "reason", "message": _("Give the partner a reason.")}])
     with transaction.atomic():
-        activation = Activation.objects.select_for_update().filter(pk=activation_id).first()
-        if activation is None:
+        locked_pair = _lock_with_entitlement(activation_id)
+        if locked_pair is None:
             raise NotFound()
+        entitlement, activation = locked_pair
         if activation.state != ActivationState.PENDING:
             raise ActivationNotPending()
         activation.state = ActivationState.REJECTED
@@ -157,7 +161,6 @@ def activation_reject(*, activation_id: int, operator: User, reason: str) -> Act
         activation.decided_at = timezone.now()
         activation.rejection_reason = reason
         activation.save(update_fields=["state", "decided_by", "decided_at", "rejection_reason"])
-        entitlement = Entitlement.objects.select_for_update().get(pk=activation.entitlement_id)
         if entitlement.state == EntitlementState.ACTIVATION_PENDING:
             entitlement.state = EntitlementState.NOT_ACTIVATED
             entitlement.save(update_fields=["state"])
@@ -171,6 +174,22 @@ def activation_reject(*, activation_id: int, operator: User, reason: str) -> Act
         )
         _notify_after_commit(activation.pk)
     return activation
+
+
+def _lock_with_entitlement(activation_id: int) -> tuple[Entitlement, Activation] | None:
+    """Lock an activation the way ``core.locks`` orders it: its entitlement first (found
+    by an unlocked read: an activation never moves to another entitlement), then the
+    activation itself."""
+    entitlement_id = (
+        Activation.objects.filter(pk=activation_id).values_list("entitlement_id", flat=True).first()
+    )
+    if entitlement_id is None:
+        return None
+    entitlement = entitlement_lock(entitlement_id)
+    activation = activation_lock(activation_id)
+    if entitlement is None or activation is None:
+        return None
+    return entitlement, activation
 
 
 def activations_complete_due(*, now: datetime.datetime | None = None) -> int:

@@ -172,14 +172,13 @@ class EntitlementQuerySet(OrganizationScopedQuerySet):
     def visible(self) -> EntitlementQuerySet:
         return self.exclude(state=EntitlementState.LAPSED)
 
-
 class Entitlement(models.Model):
     """An organization's right to a benefit, derived from its best active membership.
 
-    ``balance`` and ``used`` change only through ``benefits.services.ledger_post``, together
-    with a ledger entry, so ``balance`` always equals the sum of the ledger's deltas. For an
-    unlimited entitlement (``allowance`` is null) the balance is still the ledger's sum but
-    may go below zero: uses are recorded, never refused.
+    ``balance``, ``used``, ``allowance`` and ``ledger_hash`` change only through
+    ``benefits.ledger``, together with a ledger entry, so ``balance`` always equals the sum
+    of the ledger's deltas. For an unlimited entitlement (``allowance`` is null) the balance
+    is still the ledger's sum but may go below zero: uses are recorded, never refused.
     """
 
     organization = models.ForeignKey(
@@ -217,6 +216,8 @@ class Entitlement(models.Model):
     contract_id = models.CharField(
         _("Contract ID"), max_length=64, null=True, blank=True, unique=True
     )
+    # The hash of the newest ledger entry: the head of the entitlement's hash chain.
+    ledger_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
 
@@ -265,7 +266,20 @@ class Entitlement(models.Model):
     def can_be_activated_on(self, day: datetime.date) -> bool:
         return self.state == EntitlementState.NOT_ACTIVATED and self.activation_deadline >= day
 
+    def membership_ended_before(self, day: datetime.date) -> bool:
+        """A program benefit whose granting membership ended: lost with it, even before
+        the periodic job records the lapse (its last date to activate is the end)."""
+        return (
+            self.membership_id is not None
+            and self.state in CURRENT_STATES
+            and self.activation_deadline < day
+        )
+
     def status_on(self, day: datetime.date) -> str:
+        """Derived from the stored dates, without writing: a read never has to wait for
+        the job that records expiries and lapses."""
+        if self.membership_ended_before(day):
+            return EntitlementStatus.EXPIRED
         if self.state == EntitlementState.ACTIVE:
             if self.expires_on is not None and self.expires_on < day:
                 return EntitlementStatus.EXPIRED
@@ -292,7 +306,9 @@ USED_DELTA = {LedgerKind.CONSUME: 1, LedgerKind.REFUND: -1}
 
 
 class LedgerEntry(models.Model):
-    """Append-only: an entry is never changed or deleted; corrections are new entries."""
+    """Append-only: an entry is never changed or deleted (the database refuses too);
+    corrections are new entries. ``entry_hash`` covers the entry's content and
+    ``previous_hash``, the hash of the entitlement's entry before it."""
 
     entitlement = models.ForeignKey(
         Entitlement,
@@ -304,10 +320,11 @@ class LedgerEntry(models.Model):
     delta = models.IntegerField(_("change"))
     balance_after = models.IntegerField(_("balance after"))
     allowance_after = models.PositiveIntegerField(_("allowance after"), null=True, blank=True)
+    # PROTECT: an entry never changes, so its actor can be deactivated, never deleted.
     actor = models.ForeignKey(
         "accounts.User",
         verbose_name=_("by"),
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
@@ -322,11 +339,14 @@ class LedgerEntry(models.Model):
         related_name="ledger_entries",
     )
     created_at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    previous_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    entry_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         verbose_name = _("ledger entry")
         verbose_name_plural = _("ledger entries")
         ordering = ["entitlement", "id"]
+        indexes = [models.Index(fields=["entitlement", "id"], name="ledger_entitlement_chain")]
         constraints = [
             models.CheckConstraint(
                 name="ledger_consume_and_refund_are_one_incident",

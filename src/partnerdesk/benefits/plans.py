@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from partnerdesk.accounts.models import User
 from partnerdesk.benefits.ids import new_access_id, new_contract_id
+from partnerdesk.benefits.ledger import ledger_post
 from partnerdesk.benefits.models import (
     Benefit,
     Entitlement,
@@ -18,7 +19,6 @@ from partnerdesk.benefits.models import (
     LedgerKind,
     PlanGrant,
 )
-from partnerdesk.benefits.services import ledger_post
 from partnerdesk.core.audit import audit_record
 from partnerdesk.core.exceptions import RoleRequired, ValidationFailed
 from partnerdesk.partners.models import Organization

@@ -1,39 +1,125 @@
-"""Checks that every balance equals its ledger and every charge its request."""
+"""Checks every entitlement against its ledger, every ledger against its hash chain, and
+every charge against its request. Streams the ledger in entitlement order, so a million
+entries take one pass and constant memory."""
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, Sum
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
-from partnerdesk.benefits.models import Entitlement, LedgerEntry, LedgerKind
+from django.db.models import Count, Q
+
+from partnerdesk.benefits.ledger import GENESIS, entry_digest
+from partnerdesk.benefits.models import USED_DELTA, Entitlement, LedgerEntry, LedgerKind
+
+# Only these kinds may change an entitlement's allowance.
+RESIZING_KINDS = frozenset({LedgerKind.GRANT, LedgerKind.ADJUSTMENT})
+ENTRY_FIELDS = (
+    "pk",
+    "entitlement_id",
+    "kind",
+    "delta",
+    "balance_after",
+    "allowance_after",
+    "actor_id",
+    "note",
+    "support_request_id",
+    "created_at",
+    "previous_hash",
+    "entry_hash",
+)
+
+HASHED_FIELDS = [k for k in ENTRY_FIELDS if k not in ("pk", "previous_hash", "entry_hash")]
+
+
+@dataclass
+class _Walk:
+    """One entitlement's ledger, replayed entry by entry."""
+
+    entitlement_id: int
+    balance: int = 0
+    used: int = 0
+    allowance: int | None = None
+    head: str = GENESIS
+    entries: int = 0
+    problems: list[str] = field(default_factory=list)
+    broken: bool = False
+
+    def step(self, entry: dict) -> None:
+        label = f"ledger entry {entry['pk']} (entitlement {self.entitlement_id})"
+        self.entries += 1
+        if not self.broken:
+            if entry["previous_hash"] != self.head:
+                self.problems.append(f"{label}: previous_hash does not match the entry before")
+                self.broken = True
+            expected = entry_digest(
+                previous_hash=entry["previous_hash"],
+                **{k: entry[k] for k in HASHED_FIELDS},
+            )
+            if not self.broken and expected != entry["entry_hash"]:
+                self.problems.append(f"{label}: content does not match its hash (changed)")
+                self.broken = True
+        self.head = entry["entry_hash"]
+        self.balance += entry["delta"]
+        self.used += USED_DELTA.get(entry["kind"], 0)
+        if entry["balance_after"] != self.balance:
+            self.problems.append(
+                f"{label}: balance_after {entry['balance_after']} != running sum {self.balance}"
+            )
+            self.balance = entry["balance_after"]
+        resized = self.entries > 1 and entry["allowance_after"] != self.allowance
+        if resized and entry["kind"] not in RESIZING_KINDS:
+            self.problems.append(
+                f"{label}: a {entry['kind']} entry changed allowance_after from "
+                f"{self.allowance} to {entry['allowance_after']}"
+            )
+        self.allowance = entry["allowance_after"]
+
+    def finish(self, entitlement: Entitlement) -> list[str]:
+        label = f"entitlement {entitlement.pk}"
+        problems = self.problems
+        if entitlement.balance != self.balance:
+            problems.append(f"{label}: balance {entitlement.balance} != ledger sum {self.balance}")
+        if entitlement.used != self.used:
+            problems.append(f"{label}: used {entitlement.used} != charges - refunds {self.used}")
+        if self.entries and entitlement.allowance != self.allowance:
+            problems.append(
+                f"{label}: allowance {entitlement.allowance} != the ledger's last "
+                f"allowance_after {self.allowance}"
+            )
+        if entitlement.ledger_hash != self.head:
+            problems.append(f"{label}: ledger_hash is not the hash of its newest entry")
+        if entitlement.allowance is not None and entitlement.balance < 0:
+            problems.append(f"{label}: negative balance")
+        return problems
+
+
+def _entries() -> Iterator[dict]:
+    rows = (
+        LedgerEntry.objects.order_by("entitlement_id", "id")
+        .values_list(*ENTRY_FIELDS)
+        .iterator(chunk_size=5000)
+    )
+    for row in rows:
+        yield dict(zip(ENTRY_FIELDS, row, strict=True))
 
 
 def reconcile() -> tuple[int, list[str]]:
     """(entitlements checked, one line per difference found)."""
     problems: list[str] = []
-    totals = {
-        row["entitlement"]: row
-        for row in LedgerEntry.objects.values("entitlement").annotate(
-            total=Sum("delta"),
-            charges=Count("id", filter=Q(kind=LedgerKind.CONSUME)),
-            refunds=Count("id", filter=Q(kind=LedgerKind.REFUND)),
-        )
-    }
+    entries = _entries()
+    pending = next(entries, None)
     checked = 0
-    for entitlement in Entitlement.objects.order_by("pk").iterator():
+    for entitlement in Entitlement.objects.order_by("pk").iterator(chunk_size=5000):
         checked += 1
-        row = totals.get(entitlement.pk, {"total": 0, "charges": 0, "refunds": 0})
-        if entitlement.balance != row["total"]:
-            problems.append(
-                f"entitlement {entitlement.pk}: balance {entitlement.balance} "
-                f"!= ledger sum {row['total']}"
-            )
-        if entitlement.used != row["charges"] - row["refunds"]:
-            problems.append(
-                f"entitlement {entitlement.pk}: used {entitlement.used} != "
-                f"{row['charges']} charges - {row['refunds']} refunds"
-            )
-        if entitlement.allowance is not None and entitlement.balance < 0:
-            problems.append(f"entitlement {entitlement.pk}: negative balance")
+        walk = _Walk(entitlement.pk)
+        while pending is not None and pending["entitlement_id"] < entitlement.pk:
+            problems.append(f"ledger entry {pending['pk']}: its entitlement does not exist")
+            pending = next(entries, None)
+        while pending is not None and pending["entitlement_id"] == entitlement.pk:
+            walk.step(pending)
+            pending = next(entries, None)
+        problems.extend(walk.finish(entitlement))
     problems.extend(_charges_match_requests())
     return checked, problems
 

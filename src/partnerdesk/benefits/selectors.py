@@ -5,7 +5,6 @@ from django.utils.translation import gettext, ngettext
 
 from partnerdesk.accounts.models import User
 from partnerdesk.benefits.models import Activation, Entitlement, LedgerEntry
-from partnerdesk.benefits.services import entitlements_refresh_if_stale
 from partnerdesk.core.exceptions import NotAuthorized, NotFound
 
 
@@ -28,8 +27,8 @@ def _with_activations(queryset):
 
 
 def benefit_list(*, user: User) -> list[Entitlement]:
-    organization = mpn_organization(user)
-    entitlements_refresh_if_stale(organization=organization)
+    """Pure read: the status of each is derived from its stored dates (``status_on``)."""
+    mpn_organization(user)
     return list(
         _with_activations(
             Entitlement.objects.for_user(user)
@@ -41,8 +40,7 @@ def benefit_list(*, user: User) -> list[Entitlement]:
 
 
 def benefit_get(*, user: User, entitlement_id: int) -> Entitlement:
-    organization = mpn_organization(user)
-    entitlements_refresh_if_stale(organization=organization)
+    mpn_organization(user)
     entitlement = (
         _with_activations(Entitlement.objects.for_user(user).visible())
         .select_related("benefit")
@@ -52,19 +50,6 @@ def benefit_get(*, user: User, entitlement_id: int) -> Entitlement:
     if entitlement is None:
         raise NotFound()
     return entitlement
-
-
-def ids_viewed(*, user: User, entitlement: Entitlement) -> None:
-    """Who looked at a contract's Access ID and Contract ID, for the audit log."""
-    if entitlement.contract_id:
-        from partnerdesk.core.audit import audit_record
-
-        audit_record(
-            action="ids.viewed",
-            actor=user,
-            organization_id=entitlement.organization_id,
-            target=entitlement,
-        )
 
 
 def entitlement_ledger(*, entitlement: Entitlement) -> list[LedgerEntry]:

@@ -1,4 +1,5 @@
-"""Writes for entitlements. ``ledger_post`` is the only code that changes a balance."""
+"""Writes for entitlements: keeping them in step with memberships, the periodic refresh,
+manual adjustments. Balances change only through ``benefits.ledger``."""
 
 from __future__ import annotations
 
@@ -6,15 +7,18 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partnerdesk.benefits.exceptions import IncidentsExhausted
+from partnerdesk.benefits.ledger import Balance, Posting, ledger_post, ledger_post_many
+from partnerdesk.benefits.locks import entitlements_lock
 from partnerdesk.benefits.models import (
-    USED_DELTA,
+    CURRENT_STATES,
     ActivationState,
     AllotmentRule,
+    Benefit,
     Entitlement,
     EntitlementState,
     LedgerEntry,
@@ -22,55 +26,8 @@ from partnerdesk.benefits.models import (
 )
 from partnerdesk.core.audit import audit_record
 from partnerdesk.core.exceptions import RoleRequired, ValidationFailed
+from partnerdesk.partners.locks import organization_lock
 from partnerdesk.partners.models import Competency, Membership, Organization
-
-_KEEP = object()
-
-
-def ledger_post(
-    *,
-    entitlement_id: int,
-    kind: LedgerKind,
-    delta: int,
-    actor_id: int | None = None,
-    note: str = "",
-    allowance: int | object | None = _KEEP,
-    support_request_id: int | None = None,
-) -> LedgerEntry:
-    """Move an entitlement's balance by ``delta`` and append the matching ledger entry, in
-    one transaction. A decrease that would take a limited balance below zero is refused
-    (``IncidentsExhausted``) by the UPDATE's own condition, so two concurrent callers can
-    never spend the same incident; the CHECK constraints back this up."""
-    changes = {"balance": F("balance") + delta}
-    used_delta = USED_DELTA.get(kind, 0)
-    if used_delta:
-        changes["used"] = F("used") + used_delta
-    if allowance is not _KEEP:
-        changes["allowance"] = allowance
-    guard = Q()
-    if delta < 0:
-        guard = Q(allowance__isnull=True) | Q(balance__gte=-delta)
-    # No savepoint of its own: inside a caller's transaction a refusal rolls back the
-    # caller's whole unit of work (the request it was charging), which is what we want.
-    with transaction.atomic(savepoint=False):
-        updated = Entitlement.objects.filter(guard, pk=entitlement_id).update(**changes)
-        if not updated:
-            if not Entitlement.objects.filter(pk=entitlement_id).exists():
-                raise Entitlement.DoesNotExist(entitlement_id)
-            raise IncidentsExhausted()
-        balance_after, allowance_after = Entitlement.objects.filter(pk=entitlement_id).values_list(
-            "balance", "allowance"
-        )[0]
-        return LedgerEntry.objects.create(
-            entitlement_id=entitlement_id,
-            kind=kind,
-            delta=delta,
-            balance_after=balance_after,
-            allowance_after=allowance_after,
-            actor_id=actor_id,
-            note=note[:300],
-            support_request_id=support_request_id,
-        )
 
 
 @dataclass(frozen=True)
@@ -129,9 +86,8 @@ def entitlements_sync(
     today = today or timezone.localdate()
     result = SyncResult()
     with transaction.atomic():
-        # Serialises concurrent syncs of one organization (a no-op lock on SQLite, where the
-        # IMMEDIATE transaction already holds the write lock).
-        Organization.objects.select_for_update().filter(pk=organization.pk).first()
+        # Serialises concurrent syncs of one organization; the lock order is core.locks'.
+        organization_lock(organization.pk)
         memberships = list(
             Membership.objects.filter(organization=organization)
             .active_on(today)
@@ -141,13 +97,9 @@ def entitlements_sync(
         rules = list(AllotmentRule.objects.all())
         best = best_allotments(memberships=memberships, rules=rules)
         current = {}
-        for entitlement in (
-            Entitlement.objects.filter(organization=organization)
-            .current()
-            .select_related("benefit")
-            .select_for_update(of=("self",))
-            .order_by("pk")
-        ):
+        benefits = {b.pk: b for b in Benefit.objects.all()}
+        for entitlement in entitlements_lock(organization=organization, state__in=CURRENT_STATES):
+            entitlement.benefit = benefits[entitlement.benefit_id]
             if entitlement.expires_on is not None and entitlement.expires_on < today:
                 # The term is over; a membership still active grants a new one below.
                 _end(entitlement=entitlement, state=EntitlementState.EXPIRED, actor_id=actor_id)
@@ -179,9 +131,8 @@ def entitlements_open_many(
     *, organizations: list[Organization], memberships: list[Membership]
 ) -> int:
     """Open the entitlements of organizations created in this transaction (they have none
-    yet), in bulk: each entitlement starts at its allotment together with its ``grant``
-    entry, exactly what ``_grant`` writes one by one. Balances change only here and in
-    ``ledger_post``. Returns how many organizations were derived."""
+    yet), in bulk: what ``_grant`` writes one by one, the grants posted through
+    ``ledger_post_many``. Returns how many organizations were derived."""
     today = timezone.localdate()
     rules = list(AllotmentRule.objects.all())
     competencies = {c.pk: c for c in Competency.objects.all()}
@@ -190,31 +141,26 @@ def entitlements_open_many(
         if membership.is_active_on(today):
             membership.competency = competencies.get(membership.competency_id)
             by_organization.setdefault(membership.organization_id, []).append(membership)
-    opened = []
+    opened: list[tuple[Entitlement, BestAllotment]] = []
     for organization in organizations:
         best = best_allotments(memberships=by_organization.get(organization.pk, []), rules=rules)
         for benefit_id, allotment in best.items():
-            opened.append(
-                Entitlement(
-                    organization=organization,
-                    benefit_id=benefit_id,
-                    allowance=allotment.allowance,
-                    balance=allotment.allowance or 0,
-                    **_source_fields(allotment),
-                )
+            entitlement = Entitlement(
+                organization=organization,
+                benefit_id=benefit_id,
+                allowance=allotment.allowance,
+                **_source_fields(allotment),
             )
-    Entitlement.objects.bulk_create(opened)
-    labels = {m.pk: str(m) for m in memberships}
-    LedgerEntry.objects.bulk_create(
-        LedgerEntry(
-            entitlement=e,
+            opened.append((entitlement, allotment))
+    Entitlement.objects.bulk_create([e for e, _allotment in opened], batch_size=5000)
+    ledger_post_many(
+        Posting(
+            entitlement_id=e.pk,
             kind=LedgerKind.GRANT,
-            delta=e.balance,
-            balance_after=e.balance,
-            allowance_after=e.allowance,
-            note=labels[e.membership_id],
+            delta=allotment.allowance or 0,
+            note=str(allotment.membership),
         )
-        for e in opened
+        for e, allotment in opened
     )
     Organization.objects.filter(pk__in=[o.pk for o in organizations]).update(
         entitlements_synced_on=today
@@ -222,11 +168,45 @@ def entitlements_open_many(
     return len(organizations)
 
 
-def entitlements_refresh_if_stale(*, organization: Organization) -> None:
-    """Re-derive at most once a day, so a membership that ended yesterday is gone today
-    even before the nightly task has run."""
-    if organization.entitlements_synced_on != timezone.localdate():
-        entitlements_sync(organization=organization)
+def entitlements_refresh_due(*, today: datetime.date | None = None) -> int:
+    """Periodic job: re-derive each organization whose entitlements the calendar changed
+    since its last sync (a membership began or ended, a term ran out), and mark the rest
+    as checked. Reads derive today's status from the stored dates meanwhile, so nobody
+    waits for this job; it records what the dates already say. Returns how many
+    organizations were re-derived."""
+    today = today or timezone.localdate()
+    stale = Organization.objects.filter(
+        Q(entitlements_synced_on__lt=today) | Q(entitlements_synced_on__isnull=True)
+    )
+    since = OuterRef("entitlements_synced_on")
+    crossed = Membership.objects.filter(organization=OuterRef("pk")).filter(
+        Q(starts__gt=since, starts__lte=today) | Q(ends__gte=since, ends__lt=today)
+    )
+    calendar = stale.filter(Q(entitlements_synced_on__isnull=True) | Exists(crossed))
+    ran_out = Entitlement.objects.filter(
+        state=EntitlementState.ACTIVE, expires_on__lt=today
+    ).values("organization_id")
+    due = Organization.objects.filter(Q(pk__in=calendar.values("pk")) | Q(pk__in=ran_out)).order_by(
+        "pk"
+    )
+    count = 0
+    for organization in due.iterator(chunk_size=1000):
+        entitlements_sync(organization=organization, today=today)
+        count += 1
+    stale.update(entitlements_synced_on=today)
+    return count
+
+
+def entitlement_ids_viewed(*, user, entitlement: Entitlement) -> None:
+    """Who looked at a contract's Access ID and Contract ID, for the audit log: a write,
+    so the page and the endpoint call it in plain sight rather than a selector."""
+    if entitlement.contract_id:
+        audit_record(
+            action="ids.viewed",
+            actor=user,
+            organization_id=entitlement.organization_id,
+            target=entitlement,
+        )
 
 
 def _source_fields(allotment: BestAllotment) -> dict:
@@ -279,6 +259,7 @@ def _resize(*, entitlement: Entitlement, allotment: BestAllotment, actor_id: int
             allowance=allotment.allowance,
             actor_id=actor_id,
             note=str(allotment.membership),
+            locked_balance=Balance.of(entitlement),
         )
         entitlement.refresh_from_db()
         changed = True
@@ -295,26 +276,13 @@ def _end(*, entitlement: Entitlement, state: EntitlementState, actor_id: int | N
             delta=-entitlement.balance,
             actor_id=actor_id,
             note="term ended" if state == EntitlementState.EXPIRED else "membership lapsed",
+            locked_balance=Balance.of(entitlement),
         )
     Entitlement.objects.filter(pk=entitlement.pk).update(state=state, ended_at=timezone.now())
     entitlement.activations.filter(state=ActivationState.PENDING).update(
         state=ActivationState.CANCELLED
     )
     entitlement.state = state
-
-
-def entitlements_expire_due() -> int:
-    """Periodic job: end every active entitlement whose term is over (and let memberships
-    still active grant the next one)."""
-    today = timezone.localdate()
-    organizations = Organization.objects.filter(
-        entitlements__state=EntitlementState.ACTIVE, entitlements__expires_on__lt=today
-    ).distinct()
-    count = 0
-    for organization in organizations.iterator():
-        entitlements_sync(organization=organization, today=today)
-        count += 1
-    return count
 
 
 def entitlement_adjust(*, operator, entitlement_id: int, delta: int, note: str) -> LedgerEntry:

@@ -1,5 +1,4 @@
 from django.db import models
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -62,24 +61,3 @@ class AuditEvent(models.Model):
         if self.pk is not None:
             raise ValueError("Audit events are append-only.")
         super().save(*args, **kwargs)
-
-
-class IdempotencyKey(models.Model):
-    """One caller's ``Idempotency-Key``: claimed while its request is in flight, then
-    holding the answer every replay gets."""
-
-    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
-    key = models.CharField(max_length=255)
-    fingerprint = models.CharField(max_length=64)
-    completed = models.BooleanField(default=False)
-    response_status = models.PositiveSmallIntegerField(null=True)
-    response_body = models.JSONField(null=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "key"], name="idempotency_key_unique")
-        ]
-
-    def __str__(self) -> str:
-        return self.key

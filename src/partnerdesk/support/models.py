@@ -159,7 +159,11 @@ class SupportRequest(TimeStampedModel):
         verbose_name = _("support request")
         verbose_name_plural = _("support requests")
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["organization", "-created_at"])]
+        # The lists' order, newest first, for one organization and for every one.
+        indexes = [
+            models.Index(fields=["organization", "-created_at", "-id"], name="request_org_newest"),
+            models.Index(fields=["-created_at", "-id"], name="request_newest"),
+        ]
         constraints = [
             models.CheckConstraint(
                 name="support_request_charged_needs_contract",

@@ -13,7 +13,6 @@ from partnerdesk.accounts.models import User
 from partnerdesk.accounts.roles import CSP_AGENT_ROLES
 from partnerdesk.benefits.models import Entitlement, EntitlementStatus
 from partnerdesk.benefits.selectors import mpn_organization
-from partnerdesk.benefits.services import entitlements_refresh_if_stale
 from partnerdesk.core.exceptions import NotAuthorized, NotFound, RoleRequired
 from partnerdesk.partners.models import Customer, Organization
 from partnerdesk.support.models import ContractLink, Product, SupportRequest, Workload
@@ -57,8 +56,7 @@ class ContractOption:
 
 def contract_options(*, user: User, deployment: str | None = None) -> list[ContractOption]:
     """The organization's contracts (for one deployment, or all), usable ones first."""
-    organization = mpn_organization(user)
-    entitlements_refresh_if_stale(organization=organization)
+    mpn_organization(user)
     entitlements = Entitlement.objects.for_user(user).visible().select_related("benefit")
     if deployment:
         entitlements = entitlements.filter(benefit__covers=deployment)

@@ -6,17 +6,21 @@ import hmac
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partnerdesk.accounts.models import User
 from partnerdesk.benefits.exceptions import EntitlementExpired
+from partnerdesk.benefits.ledger import Balance, ledger_post
 from partnerdesk.benefits.models import Entitlement, EntitlementState, EntitlementStatus, LedgerKind
 from partnerdesk.benefits.selectors import mpn_organization
-from partnerdesk.benefits.services import entitlements_refresh_if_stale, ledger_post
 from partnerdesk.core.audit import audit_record
 from partnerdesk.core.exceptions import NotFound, RoleRequired, ValidationFailed
+from partnerdesk.core.locks import locked
 from partnerdesk.partners.models import Customer
+from partnerdesk.support.access import access_support_request
+from partnerdesk.support.catalog_snapshot import catalog
 from partnerdesk.support.exceptions import (
     ContractLinkRequired,
     NotActivated,
@@ -32,13 +36,8 @@ from partnerdesk.support.models import (
     RequestStatus,
     Resolution,
     SupportRequest,
-    Workload,
 )
-from partnerdesk.support.selectors import (
-    csp_organization,
-    entitled_product_ids,
-    requests_visible_to,
-)
+from partnerdesk.support.selectors import csp_organization, requests_visible_to
 
 
 @dataclass(frozen=True)
@@ -61,45 +60,47 @@ def _same(secret: str | None, given: str | None) -> bool:
     return bool(secret and given) and hmac.compare_digest(secret.strip(), given.strip())
 
 
+def _contracts_locked(user: User) -> list[Entitlement]:
+    """The organization's contracts, locked (``core.locks``: entitlements by pk), each
+    marked ``linked`` when this account has used it before: one statement."""
+    linked = ContractLink.objects.filter(user_id=user.pk, entitlement_id=OuterRef("pk"))
+    return list(
+        locked(Entitlement.objects.for_user(user).visible()).annotate(linked=Exists(linked))
+    )
+
+
 def _choose_contract(
-    *, user: User, product: Product, draft: SupportRequestDraft
-) -> tuple[Entitlement, bool]:
-    """The contract to charge, and whether this account is already linked to it."""
-    all_visible = list(
-        Entitlement.objects.for_user(user).visible().select_related("benefit").order_by("pk")
-    )
-    covering = [e for e in all_visible if e.benefit.covers_deployment(product.deployment)]
-    linked_ids = set(
-        ContractLink.objects.filter(user=user, entitlement__in=covering).values_list(
-            "entitlement_id", flat=True
-        )
-    )
+    *, contracts: list[Entitlement], product: Product, draft: SupportRequestDraft, catalog
+) -> Entitlement:
+    """The contract to charge: the one named by Contract ID, else a usable linked one."""
+    covering = [
+        e for e in contracts if catalog.benefits[e.benefit_id].covers_deployment(product.deployment)
+    ]
     if draft.contract_id:
-        named = [e for e in all_visible if _same(e.contract_id, draft.contract_id)]
-        if not named:
+        named = next((e for e in contracts if _same(e.contract_id, draft.contract_id)), None)
+        if named is None:
             raise ContractLinkRequired(
                 _("No support contract of your organization has that Contract ID.")
             )
-        if named[0] not in covering:
+        if named not in covering:
             raise ProductNotEntitled()
-        return named[0], named[0].pk in linked_ids
+        return named
     if not covering:
         raise ProductNotEntitled()
     today = timezone.localdate()
-    linked = [e for e in covering if e.pk in linked_ids]
+    linked = [e for e in covering if e.linked]
     usable = [e for e in linked if e.status_on(today) == EntitlementStatus.ACTIVE]
     if usable:
-        return usable[0], True
+        return usable[0]
     if linked:
-        return linked[0], True
-    active = [e for e in covering if e.state == EntitlementState.ACTIVE]
-    if active:
+        return linked[0]
+    if any(e.state == EntitlementState.ACTIVE for e in covering):
         raise ContractLinkRequired()
-    return covering[0], False
+    return covering[0]
 
 
 def _check_usable(entitlement: Entitlement) -> None:
-    """Exhaustion is left to the charge itself, which decides it under the lock."""
+    """Exhaustion is left to the charge itself (``ledger_post``), under the lock."""
     status = entitlement.status_on(timezone.localdate())
     if status == EntitlementStatus.EXPIRED:
         raise EntitlementExpired(_("This support contract has expired."))
@@ -108,41 +109,52 @@ def _check_usable(entitlement: Entitlement) -> None:
 
 
 def support_request_create(*, user: User, draft: SupportRequestDraft) -> SupportRequest:
-    """Open a request and charge one incident to the right contract, all in one
-    transaction: on any refusal nothing is written (not even the first-use link). With
-    ``customer_id`` and ``workload`` it is a CSP partner's request for a customer."""
+    """Open a request and charge one incident to the right contract, in one transaction
+    (the caller's, if it has one: the API's Idempotency-Key claim and stored answer
+    commit with it): on any refusal nothing is written, not even the first-use link.
+    With ``customer_id`` and ``workload`` it is a CSP partner's request for a customer."""
     if draft.customer_id is not None or draft.workload:
         return _create_for_customer(user=user, draft=draft)
-    organization = mpn_organization(user)
-    entitlements_refresh_if_stale(organization=organization)
-    products = list(Product.objects.all())
-    product = next((p for p in products if p.pk == draft.product_id), None)
+    mpn_organization(user)
+    snapshot = catalog()
+    product = snapshot.products.get(draft.product_id) if draft.product_id else None
     if product is None:
         message = _("Unknown product.") if draft.product_id else _("Choose a product.")
         raise ValidationFailed([{"path": "product_id", "message": message}])
-    if product.pk not in entitled_product_ids(products=products, today=timezone.localdate()):
+    if product.pk not in snapshot.entitled_product_ids(timezone.localdate()):
         raise ProductNotEntitled(
             _(
                 "This support plan can't be used for the selected product: only the current "
                 "version and the previous one while in mainstream support are covered."
             )
         )
-    return _charge_and_open(user=user, product=product, draft=draft)
+    return _charge_and_open(user=user, product=product, draft=draft, catalog=snapshot)
 
 
 def _charge_and_open(
-    *, user: User, product: Product, draft: SupportRequestDraft, customer: Customer | None = None
+    *,
+    user: User,
+    product: Product,
+    draft: SupportRequestDraft,
+    catalog,
+    customer: Customer | None = None,
 ) -> SupportRequest:
-    entitlement, linked = _choose_contract(user=user, product=product, draft=draft)
-    _check_usable(entitlement)
-    if not linked and not (
-        _same(entitlement.contract_id, draft.contract_id)
-        and _same(entitlement.access_id, draft.access_id)
-    ):
-        raise ContractLinkRequired()
-    with transaction.atomic():
-        if not linked:
-            ContractLink.objects.get_or_create(user=user, entitlement=entitlement)
+    with transaction.atomic(savepoint=False):
+        contracts = _contracts_locked(user)
+        entitlement = _choose_contract(
+            contracts=contracts, product=product, draft=draft, catalog=catalog
+        )
+        _check_usable(entitlement)
+        if not entitlement.linked:
+            if not (
+                _same(entitlement.contract_id, draft.contract_id)
+                and _same(entitlement.access_id, draft.access_id)
+            ):
+                raise ContractLinkRequired()
+            # Two first uses by one account may race: linking again is not an error.
+            ContractLink.objects.bulk_create(
+                [ContractLink(user=user, entitlement=entitlement)], ignore_conflicts=True
+            )
         support_request = _open(
             user=user, product=product, draft=draft, customer=customer, entitlement=entitlement
         )
@@ -152,11 +164,12 @@ def _charge_and_open(
             delta=-1,
             actor_id=user.pk,
             support_request_id=support_request.pk,
+            locked_balance=Balance.of(entitlement),
         )
         audit_record(
             action="incident.charged",
             actor=user,
-            organization=user.organization,
+            organization_id=user.organization_id,
             target=support_request,
             entitlement=entitlement.pk,
         )
@@ -203,7 +216,8 @@ def _create_for_customer(*, user: User, draft: SupportRequestDraft) -> SupportRe
     if customer is None:
         raise NotFound()
     csp_organization(user)
-    workload = Workload.objects.select_related("product").filter(code=draft.workload).first()
+    snapshot = catalog()
+    workload = snapshot.workloads.get(draft.workload)
     if workload is None:
         raise ValidationFailed([{"path": "workload", "message": _("Unknown workload.")}])
     if draft.product_id is not None and draft.product_id != workload.product_id:
@@ -214,8 +228,7 @@ def _create_for_customer(*, user: User, draft: SupportRequestDraft) -> SupportRe
         return _open(
             user=user, product=workload.product, draft=draft, customer=customer, entitlement=None
         )
-    organization = user.organization
-    if not organization.in_mpn:
+    if not user.organization.in_mpn:
         raise ProductNotEntitled(
             _(
                 "The Cloud Solution Provider plan covers Azure only; %(workload)s requests use "
@@ -223,8 +236,9 @@ def _create_for_customer(*, user: User, draft: SupportRequestDraft) -> SupportRe
             )
             % {"workload": workload.name}
         )
-    entitlements_refresh_if_stale(organization=organization)
-    return _charge_and_open(user=user, product=workload.product, draft=draft, customer=customer)
+    return _charge_and_open(
+        user=user, product=workload.product, draft=draft, catalog=snapshot, customer=customer
+    )
 
 
 def contract_link(*, user: User, access_id: str, contract_id: str) -> Entitlement:
@@ -246,13 +260,6 @@ def contract_link(*, user: User, access_id: str, contract_id: str) -> Entitlemen
     except IntegrityError:
         pass  # linked concurrently: the same outcome
     return entitlement
-
-
-def _locked_request(request_id: int) -> SupportRequest:
-    support_request = SupportRequest.objects.select_for_update().filter(pk=request_id).first()
-    if support_request is None:
-        raise NotFound()
-    return support_request
 
 
 def _refund(*, support_request: SupportRequest, actor: User, note: str) -> None:
@@ -278,10 +285,8 @@ def _refund(*, support_request: SupportRequest, actor: User, note: str) -> None:
 
 
 def support_request_withdraw(*, user: User, request_id: int) -> SupportRequest:
-    if not SupportRequest.objects.for_user(user).filter(pk=request_id).exists():
-        raise NotFound()
     with transaction.atomic():
-        support_request = _locked_request(request_id)
+        support_request = access_support_request(user, request_id, lock=True)
         if not support_request.can_be_withdrawn:
             raise NotWithdrawable()
         support_request.status = RequestStatus.CLOSED
@@ -303,7 +308,7 @@ def _require_engineer(user: User, request_id: int) -> None:
 def support_request_pick_up(*, engineer: User, request_id: int) -> SupportRequest:
     _require_engineer(engineer, request_id)
     with transaction.atomic():
-        support_request = _locked_request(request_id)
+        support_request = access_support_request(engineer, request_id, lock=True)
         if support_request.is_finished:
             raise RequestFinished()
         support_request.assigned_to = engineer
@@ -319,7 +324,7 @@ def support_request_close(*, engineer: User, request_id: int, resolution: str) -
             [{"path": "resolution", "message": _("Choose solved, duplicate or product_bug.")}]
         )
     with transaction.atomic():
-        support_request = _locked_request(request_id)
+        support_request = access_support_request(engineer, request_id, lock=True)
         if support_request.is_finished:
             raise RequestFinished()
         support_request.status = (

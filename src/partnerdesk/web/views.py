@@ -17,6 +17,7 @@ from partnerdesk.accounts.services import user_set_language
 from partnerdesk.benefits import selectors
 from partnerdesk.benefits.activation import activation_request, can_activate
 from partnerdesk.benefits.messages import NO_BENEFITS, WRONG_ACCOUNT_HINT
+from partnerdesk.benefits.services import entitlement_ids_viewed
 from partnerdesk.core.exceptions import ApplicationError
 from partnerdesk.web.charts import entitlement_charts
 
@@ -80,7 +81,7 @@ def technical_benefits(request):
 @shows_application_errors
 def benefit_detail(request, pk: int):
     entitlement = selectors.benefit_get(user=request.user, entitlement_id=pk)
-    selectors.ids_viewed(user=request.user, entitlement=entitlement)
+    entitlement_ids_viewed(user=request.user, entitlement=entitlement)
     today = timezone.localdate()
     return render(
         request,

@@ -8,6 +8,7 @@ from partnerdesk.benefits import selectors
 from partnerdesk.benefits.activation import activation_request
 from partnerdesk.benefits.messages import NO_BENEFITS, WRONG_ACCOUNT_HINT
 from partnerdesk.benefits.models import Activation, Entitlement, EntitlementState
+from partnerdesk.benefits.services import entitlement_ids_viewed
 
 router = Router(tags=["benefits"])
 
@@ -62,7 +63,7 @@ def benefit_list(request: HttpRequest):
 )
 def benefit_detail(request: HttpRequest, benefit_id: int):
     entitlement = selectors.benefit_get(user=request.auth, entitlement_id=benefit_id)
-    selectors.ids_viewed(user=request.auth, entitlement=entitlement)
+    entitlement_ids_viewed(user=request.auth, entitlement=entitlement)
     return benefit_out(entitlement, timezone.localdate())
 
 

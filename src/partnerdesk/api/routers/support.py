@@ -1,6 +1,5 @@
 from django.http import HttpRequest
 from ninja import Header, Query, Router, Status
-from ninja.pagination import LimitOffsetPagination, paginate
 
 from partnerdesk.api.idempotency import idempotent
 from partnerdesk.api.problems import COMMON_ERRORS, Problem, stored_problem_response
@@ -11,11 +10,13 @@ from partnerdesk.api.schemas import (
     SupportRequestDetail,
     SupportRequestIn,
     SupportRequestOut,
+    SupportRequestPage,
 )
 from partnerdesk.support import selectors, services
 from partnerdesk.support.models import SupportRequest
 
 router = Router(tags=["support requests"])
+PAGE_DEFAULT, PAGE_MAX = 100, 200
 ERRORS = {404: Problem, 409: Problem, **COMMON_ERRORS}
 
 
@@ -74,10 +75,8 @@ def support_request_create(
 ):
     def perform() -> tuple[int, dict]:
         draft = services.SupportRequestDraft(**payload.model_dump())
-        created = services.support_request_create(user=request.auth, draft=draft)
-        return 201, request_out(
-            selectors.support_request_get(user=request.auth, request_id=created.pk)
-        )
+        # What was just written is the answer: no re-read.
+        return 201, request_out(services.support_request_create(user=request.auth, draft=draft))
 
     status, body = idempotent(
         user=request.auth, key=idempotency_key, payload=payload.model_dump(), perform=perform
@@ -89,14 +88,25 @@ def support_request_create(
 
 @router.get(
     "/support-requests",
-    response={200: list[SupportRequestOut], **COMMON_ERRORS},
-    summary="The organization's support requests",
+    response={200: SupportRequestPage, **COMMON_ERRORS},
+    summary="The organization's support requests, newest first",
+    description=(
+        "Paginated in the database: `limit` (1 to 200, default 100) and `offset`; "
+        "`count` is the number of requests that match. Support engineers see every "
+        "organization's requests."
+    ),
 )
-@paginate(LimitOffsetPagination)
-def support_request_list(request: HttpRequest, status: str | None = Query(None)):
-    return [
-        request_out(r) for r in selectors.support_request_list(user=request.auth, status=status)
-    ]
+def support_request_list(
+    request: HttpRequest,
+    status: str | None = Query(None),
+    limit: int = Query(PAGE_DEFAULT, ge=1, le=PAGE_MAX),
+    offset: int = Query(0, ge=0),
+):
+    requests = selectors.support_request_list(user=request.auth, status=status)
+    return {
+        "items": [request_out(r) for r in requests[offset : offset + limit]],
+        "count": requests.count(),
+    }
 
 
 @router.get(
