@@ -10,6 +10,12 @@ entitlement first, even when it learned the entitlement from the request.
 Every lock goes through a named helper built on ``locked`` (``partners.locks``,
 ``benefits.locks``, ``support.locks``). On SQLite the IMMEDIATE transaction already holds
 the database's write lock, and ``select_for_update`` is a no-op.
+
+On PostgreSQL the locks are ``FOR NO KEY UPDATE``: they keep out other writers of the
+row but not the foreign-key checks of rows that point at it. Those checks run at COMMIT
+(Django's foreign keys are deferred) and take ``FOR KEY SHARE`` on the row they point
+to; against a plain ``FOR UPDATE`` on an organization they deadlocked with a sync of that
+organization (``tests/test_lock_order.py`` found it).
 """
 
 from __future__ import annotations
@@ -19,5 +25,5 @@ from django.db.models import QuerySet
 
 def locked(queryset: QuerySet) -> QuerySet:
     """The rows of ``queryset``, locked in primary-key order, and only its own table's
-    rows (``of=self``), never the rows of a joined table."""
-    return queryset.order_by("pk").select_for_update(of=("self",))
+    rows (``of=self``), never the rows of a joined table; see above for ``no_key``."""
+    return queryset.order_by("pk").select_for_update(of=("self",), no_key=True)
