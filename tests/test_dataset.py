@@ -1,24 +1,19 @@
 """The benchmark's dataset generator writes data the rest of the system accepts."""
 
-from django.core.management import call_command
-
+from bench.dataset import DatasetSize, generate
 from partnerdesk.accounts.models import User
 from partnerdesk.benefits.reconcile import reconcile
 from partnerdesk.support.models import SupportRequest
 from tests.factories import OrganizationFactory, UserFactory, activate, membership, open_request
 
 
-def test_generated_data_reconciles_and_grows_in_steps(db, tmp_path, client):
-    tokens = tmp_path / "tokens.txt"
-    call_command(
-        "generate_dataset", organizations=20, requests=200, writers=5, tokens_file=str(tokens)
-    )
-    call_command("generate_dataset", start=20, organizations=30, requests=300)
+def test_generated_data_reconciles_and_grows_in_steps(db, client):
+    written = generate(DatasetSize(organizations=20, requests=200, writers=5))
+    generate(DatasetSize(start=20, organizations=30, requests=300))
 
     assert User.objects.filter(email__endswith="@bench.example").count() == 150
     assert SupportRequest.objects.count() == 500
     assert reconcile()[1] == []
-    written = tokens.read_text().split()
     assert len(written) == 5
     answer = client.get("/api/v1/benefits", headers={"authorization": f"Bearer {written[0]}"})
     assert answer.status_code == 200 and len(answer.json()["items"]) == 2

@@ -43,7 +43,7 @@ function done(summary, latency, requests)
     failed, errors))
 end
 
--- The writers' tokens, one a line (partnerdesk generate-dataset --tokens-file).
+-- The writers' tokens, one a line (bench/generate_dataset.py --tokens-file).
 function read_tokens()
   local tokens = {}
   for line in io.lines(env("TOKENS_FILE")) do

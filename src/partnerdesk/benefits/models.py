@@ -4,6 +4,7 @@ import datetime
 
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import cached_property
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -172,6 +173,7 @@ class EntitlementQuerySet(OrganizationScopedQuerySet):
     def visible(self) -> EntitlementQuerySet:
         return self.exclude(state=EntitlementState.LAPSED)
 
+
 class Entitlement(models.Model):
     """An organization's right to a benefit, derived from its best active membership.
 
@@ -258,8 +260,9 @@ class Entitlement(models.Model):
             return self.expires_on
         return self.activation_deadline
 
-    @property
+    @cached_property
     def latest_activation(self) -> Activation | None:
+        """From prefetched activations, or set by the selector that read it."""
         activations = sorted(self.activations.all(), key=lambda a: a.pk, reverse=True)
         return activations[0] if activations else None
 

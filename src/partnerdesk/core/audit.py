@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db import models
 
+from partnerdesk.core import sql
 from partnerdesk.core.models import AuditEvent
 
 
@@ -17,11 +18,13 @@ def audit_record(
     **data: Any,
 ) -> AuditEvent:
     """Append an audit event; call it inside the transaction of the change it records."""
-    return AuditEvent.objects.create(
-        action=action,
-        actor=actor if getattr(actor, "pk", None) else None,
-        organization_id=organization.pk if organization is not None else organization_id,
-        target_type=target._meta.label_lower if target is not None else "",
-        target_id=str(target.pk) if target is not None else "",
-        data=data,
+    return sql.insert_instance(
+        AuditEvent(
+            action=action,
+            actor=actor if getattr(actor, "pk", None) else None,
+            organization_id=organization.pk if organization is not None else organization_id,
+            target_type=target._meta.label_lower if target is not None else "",
+            target_id=str(target.pk) if target is not None else "",
+            data=data,
+        )
     )

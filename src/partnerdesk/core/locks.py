@@ -20,6 +20,7 @@ organization (``tests/test_lock_order.py`` found it).
 
 from __future__ import annotations
 
+from django.db import connection
 from django.db.models import QuerySet
 
 
@@ -27,3 +28,10 @@ def locked(queryset: QuerySet) -> QuerySet:
     """The rows of ``queryset``, locked in primary-key order, and only its own table's
     rows (``of=self``), never the rows of a joined table; see above for ``no_key``."""
     return queryset.order_by("pk").select_for_update(of=("self",), no_key=True)
+
+
+def lock_clause(alias: str) -> str:
+    """The same lock for a hand-written SELECT (the request path's), on ``alias`` only."""
+    if not connection.features.has_select_for_update:
+        return ""
+    return f" FOR NO KEY UPDATE OF {connection.ops.quote_name(alias)}"

@@ -1,4 +1,4 @@
-"""The catalog as the request path reads it: products, workloads and benefits, from a
+"""The catalog as the request path reads it: products, workloads (and benefits), from a
 per-process snapshot (``core.snapshot``) instead of three queries per request."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass, field
 
+from partnerdesk.benefits.catalog_snapshot import benefits_by_id
 from partnerdesk.benefits.models import Benefit
 from partnerdesk.core.snapshot import Snapshot
 from partnerdesk.support.models import Product, Workload
@@ -16,8 +17,11 @@ from partnerdesk.support.selectors import entitled_product_ids
 class Catalog:
     products: dict[int, Product]
     workloads: dict[str, Workload]
-    benefits: dict[int, Benefit]
     _entitled: dict[datetime.date, frozenset[int]] = field(default_factory=dict)
+
+    @property
+    def benefits(self) -> dict[int, Benefit]:
+        return benefits_by_id()
 
     def entitled_product_ids(self, today: datetime.date) -> frozenset[int]:
         """N and N-1 on-premises versions and every cloud product, as of ``today``."""
@@ -36,12 +40,10 @@ def _load() -> Catalog:
     for workload in Workload.objects.all():
         workload.product = products[workload.product_id]
         workloads[workload.code] = workload
-    return Catalog(
-        products=products, workloads=workloads, benefits={b.pk: b for b in Benefit.objects.all()}
-    )
+    return Catalog(products=products, workloads=workloads)
 
 
-_snapshot = Snapshot("catalog", _load, models=[Product, Workload, Benefit])
+_snapshot = Snapshot("catalog", _load, models=[Product, Workload])
 
 
 def catalog() -> Catalog:

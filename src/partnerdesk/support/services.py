@@ -6,7 +6,6 @@ import hmac
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,9 +14,9 @@ from partnerdesk.benefits.exceptions import EntitlementExpired
 from partnerdesk.benefits.ledger import Balance, ledger_post
 from partnerdesk.benefits.models import Entitlement, EntitlementState, EntitlementStatus, LedgerKind
 from partnerdesk.benefits.selectors import mpn_organization
+from partnerdesk.core import sql
 from partnerdesk.core.audit import audit_record
 from partnerdesk.core.exceptions import NotFound, RoleRequired, ValidationFailed
-from partnerdesk.core.locks import locked
 from partnerdesk.partners.models import Customer
 from partnerdesk.support.access import access_support_request
 from partnerdesk.support.catalog_snapshot import catalog
@@ -28,6 +27,7 @@ from partnerdesk.support.exceptions import (
     ProductNotEntitled,
     RequestFinished,
 )
+from partnerdesk.support.locks import contracts_lock
 from partnerdesk.support.models import (
     REFUNDING_RESOLUTIONS,
     ContractLink,
@@ -58,15 +58,6 @@ class SupportRequestDraft:
 
 def _same(secret: str | None, given: str | None) -> bool:
     return bool(secret and given) and hmac.compare_digest(secret.strip(), given.strip())
-
-
-def _contracts_locked(user: User) -> list[Entitlement]:
-    """The organization's contracts, locked (``core.locks``: entitlements by pk), each
-    marked ``linked`` when this account has used it before: one statement."""
-    linked = ContractLink.objects.filter(user_id=user.pk, entitlement_id=OuterRef("pk"))
-    return list(
-        locked(Entitlement.objects.for_user(user).visible()).annotate(linked=Exists(linked))
-    )
 
 
 def _choose_contract(
@@ -140,7 +131,7 @@ def _charge_and_open(
     customer: Customer | None = None,
 ) -> SupportRequest:
     with transaction.atomic(savepoint=False):
-        contracts = _contracts_locked(user)
+        contracts = contracts_lock(user)
         entitlement = _choose_contract(
             contracts=contracts, product=product, draft=draft, catalog=catalog
         )
@@ -184,20 +175,22 @@ def _open(
     customer: Customer | None,
     entitlement: Entitlement | None,
 ) -> SupportRequest:
-    return SupportRequest.objects.create(
-        organization_id=user.organization_id,
-        opened_by=user,
-        customer=customer,
-        product=product,
-        entitlement=entitlement,
-        charged=entitlement is not None,
-        severity=draft.severity,
-        title=draft.title,
-        description=draft.description,
-        error_message=draft.error_message,
-        contact_name=draft.contact_name or user.get_full_name(),
-        contact_email=draft.contact_email or user.email,
-        contact_phone=draft.contact_phone,
+    return sql.insert_instance(
+        SupportRequest(
+            organization_id=user.organization_id,
+            opened_by=user,
+            customer=customer,
+            product=product,
+            entitlement=entitlement,
+            charged=entitlement is not None,
+            severity=draft.severity,
+            title=draft.title,
+            description=draft.description,
+            error_message=draft.error_message,
+            contact_name=draft.contact_name or user.get_full_name(),
+            contact_email=draft.contact_email or user.email,
+            contact_phone=draft.contact_phone,
+        )
     )
 
 
@@ -286,7 +279,7 @@ def _refund(*, support_request: SupportRequest, actor: User, note: str) -> None:
 
 def support_request_withdraw(*, user: User, request_id: int) -> SupportRequest:
     with transaction.atomic():
-        support_request = access_support_request(user, request_id, lock=True)
+        support_request = access_support_request(user, request_id, lock=True, own_organization=True)
         if not support_request.can_be_withdrawn:
             raise NotWithdrawable()
         support_request.status = RequestStatus.CLOSED

@@ -1,0 +1,1 @@
+"""The benchmark (`make bench`) and its development tools; never installed in production."""
