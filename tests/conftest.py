@@ -18,11 +18,11 @@ def catalog(db):
     """The catalog is loaded by migrations; transactional tests flush it, so put it back."""
     from partnerdesk.benefits.catalog import load_benefit_catalog, load_paid_plans
     from partnerdesk.benefits.catalog_snapshot import benefits_forget
-    from partnerdesk.support.catalog_snapshot import catalog_forget
     from partnerdesk.benefits.models import AllotmentRule, Benefit
     from partnerdesk.partners.catalog import load_competencies
     from partnerdesk.partners.models import Competency
     from partnerdesk.support.catalog import load_products, load_workloads
+    from partnerdesk.support.catalog_snapshot import catalog_forget
     from partnerdesk.support.models import Product, Workload
 
     # Each test starts from the database's catalog, not a copy a previous test left.

@@ -8,6 +8,7 @@ import requests
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from partnerdesk.accounts.models import AuditEvent
 from partnerdesk.benefits.activation import (
     activation_complete,
     activation_request,
@@ -17,7 +18,6 @@ from partnerdesk.benefits.activation import (
 from partnerdesk.benefits.exceptions import EntitlementExpired
 from partnerdesk.benefits.models import Activation, Entitlement, EntitlementState
 from partnerdesk.core.exceptions import NotFound, RoleRequired
-from partnerdesk.core.models import AuditEvent
 from tests.factories import OTHER, OrganizationFactory, UserFactory, membership, token_for
 from tests.helpers import console_script, read_mails
 

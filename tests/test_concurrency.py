@@ -10,8 +10,8 @@ from django.db.models import Sum
 
 from partnerdesk.benefits.ledger import ledger_post
 from partnerdesk.benefits.models import Entitlement, LedgerEntry
-from partnerdesk.benefits.reconcile import reconcile
 from partnerdesk.support.models import SupportRequest
+from partnerdesk.support.reconcile import reconcile
 from tests.factories import (
     OrganizationFactory,
     UserFactory,

@@ -2,8 +2,8 @@
 
 from bench.dataset import DatasetSize, generate
 from partnerdesk.accounts.models import User
-from partnerdesk.benefits.reconcile import reconcile
 from partnerdesk.support.models import SupportRequest
+from partnerdesk.support.reconcile import reconcile
 from tests.factories import OrganizationFactory, UserFactory, activate, membership, open_request
 
 

@@ -2,18 +2,20 @@
 chained to the one before it by a SHA-256, and reconcile names the first entry that was
 changed or removed behind the application's back."""
 
+import itertools
+
 import pytest
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from partnerdesk.benefits import triggers
+from partnerdesk.benefits.catalog import load_benefit_catalog
 from partnerdesk.benefits.exceptions import IncidentsExhausted
 from partnerdesk.benefits.ledger import Posting, ledger_post, ledger_post_many
-from partnerdesk.benefits.catalog import load_benefit_catalog
 from partnerdesk.benefits.models import AllotmentRule, Benefit, Entitlement, LedgerEntry
 from partnerdesk.partners.catalog import load_competencies
 from partnerdesk.partners.models import Competency
-from partnerdesk.benefits.reconcile import reconcile
+from partnerdesk.support.reconcile import reconcile
 from tests.factories import OrganizationFactory, UserFactory, activate, membership, open_request
 
 TABLE = LedgerEntry._meta.db_table
@@ -65,7 +67,7 @@ def test_the_database_refuses_to_change_or_delete_an_entry(contract):
 def test_every_entry_is_chained_to_the_one_before(contract):
     chain = entries(contract)
     assert chain[0].previous_hash == ""
-    for before, after in zip(chain, chain[1:], strict=False):
+    for before, after in itertools.pairwise(chain):
         assert after.previous_hash == before.entry_hash
     assert len({e.entry_hash for e in chain}) == len(chain)
     contract.refresh_from_db()

@@ -13,11 +13,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 
 from partnerdesk.benefits.exceptions import EntitlementExpired, IncidentsExhausted
 from partnerdesk.benefits.models import Entitlement
-from partnerdesk.benefits.reconcile import reconcile
 from partnerdesk.benefits.services import entitlement_adjust, entitlements_sync
 from partnerdesk.core.exceptions import ValidationFailed
 from partnerdesk.support.exceptions import NotActivated, NotWithdrawable, RequestFinished
 from partnerdesk.support.models import SupportRequest
+from partnerdesk.support.reconcile import reconcile
 from partnerdesk.support.services import (
     SupportRequestDraft,
     contract_link,

@@ -20,8 +20,8 @@ import requests
 
 from partnerdesk.benefits.activation import activation_request
 from partnerdesk.benefits.models import Activation, Entitlement, EntitlementState, LedgerEntry
-from partnerdesk.benefits.reconcile import reconcile
 from partnerdesk.support.models import SupportRequest
+from partnerdesk.support.reconcile import reconcile
 from tests.factories import (
     OrganizationFactory,
     UserFactory,

@@ -112,12 +112,12 @@ def _store_requests(user, count: int) -> None:
     columns = ("organization", "opened_by", "product", "severity", "title", "description")
     blank = ("error_message", "contact_name", "contact_email", "contact_phone", "resolution")
     onprem = product("SQL Server", "2022").pk
+    blanks, tail = [""] * len(blank), (now, now, "open", False)
     sql.insert_many(
         SupportRequest,
         (*columns, *blank, "created_at", "updated_at", "status", "charged"),
         (
-            (user.organization_id, user.pk, onprem, "C", f"r{n}", "d", *[""] * len(blank))
-            + (now, now, "open", False)
+            (user.organization_id, user.pk, onprem, "C", f"r{n}", "d", *blanks, *tail)
             for n in range(count)
         ),
     )

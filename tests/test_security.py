@@ -11,8 +11,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from partnerdesk.accounts.models import ApiToken
-from partnerdesk.core.models import AuditEvent
+from partnerdesk.accounts.models import ApiToken, AuditEvent
 from tests.factories import PASSWORD, OrganizationFactory, UserFactory, activate, membership
 from tests.helpers import ServerProcess, console_script
 
@@ -166,7 +165,7 @@ def test_the_audit_log_records_signins_id_views_charges_refunds_and_adjustments(
         "activation.completed",
     } <= actions
     client.force_login(operator)
-    assert "balance.adjusted" in client.get("/admin/core/auditevent/").content.decode()
+    assert "balance.adjusted" in client.get("/admin/accounts/auditevent/").content.decode()
 
 
 def test_backup_while_serving_then_restore(transactional_db, tmp_path):

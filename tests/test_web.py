@@ -56,7 +56,7 @@ def test_csp_only_page_is_403_with_the_seed_message(client):
         "accounts/user",
         "accounts/apitoken",
         "benefits/activation",
-        "core/auditevent",
+        "accounts/auditevent",
         "support/product",
         "support/supportrequest",
         "support/contractlink",

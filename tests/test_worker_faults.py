@@ -8,9 +8,9 @@ import redis
 import requests
 from django.db.models import Count
 
+from partnerdesk.accounts.models import AuditEvent
 from partnerdesk.benefits.activation import activation_request
 from partnerdesk.benefits.models import Activation, Entitlement, EntitlementState
-from partnerdesk.core.models import AuditEvent
 from tests.factories import OrganizationFactory, UserFactory, membership, token_for
 from tests.helpers import SCRIPT, ServerProcess, console_script, process_env
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from partnerdesk.accounts.models import ApiToken, User
+from partnerdesk.accounts.models import ApiToken, AuditEvent, User
 from partnerdesk.accounts.services import api_token_revoke
 
 
@@ -69,4 +69,21 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         # A token is shown once at creation; `partnerdesk createtoken` is the way to make one.
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "action", "actor", "organization", "target_type", "target_id"]
+    list_filter = ["action"]
+    search_fields = ["action", "actor__email", "organization__name", "target_id"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

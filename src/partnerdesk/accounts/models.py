@@ -124,3 +124,47 @@ class ApiToken(models.Model):
     def is_usable(self, now=None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class AuditEvent(models.Model):
+    """Who did what, when: append-only, shown to operators in the admin."""
+
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    organization = models.ForeignKey(
+        "partners.Organization",
+        verbose_name=_("organization"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    action = models.CharField(_("action"), max_length=64, db_index=True)
+    target_type = models.CharField(_("object type"), max_length=64, blank=True)
+    target_id = models.CharField(_("object ID"), max_length=64, blank=True)
+    data = models.JSONField(_("details"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("audit event")
+        verbose_name_plural = _("audit events")
+        ordering = ["-at", "-id"]
+        db_table = "accounts_auditevent"
+        # The name it was given when the model lived in core.
+        indexes = [
+            models.Index(fields=["target_type", "target_id"], name="core_audite_target__8673ce_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Audit events are append-only.")
+        super().save(*args, **kwargs)

@@ -1,3 +1,5 @@
+from __future__ import annotations
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -8,10 +10,16 @@ class Role(models.TextChoices):
     ADMIN_AGENT = "admin_agent", _("Admin agent")
     HELPDESK_AGENT = "helpdesk_agent", _("Helpdesk agent")
 
+    @classmethod
+    def admins(cls) -> frozenset[Role]:
+        """The roles the seed allows to activate benefits."""
+        return frozenset({cls.GLOBAL_ADMIN, cls.MPN_PARTNER_ADMIN})
 
-# The roles the seed allows to activate benefits, and to act for CSP customers.
-ACTIVATING_ROLES = frozenset({Role.GLOBAL_ADMIN, Role.MPN_PARTNER_ADMIN})
-CSP_AGENT_ROLES = frozenset({Role.ADMIN_AGENT, Role.HELPDESK_AGENT})
+    @classmethod
+    def csp_agents(cls) -> frozenset[Role]:
+        """The roles that act for CSP customers."""
+        return frozenset({cls.ADMIN_AGENT, cls.HELPDESK_AGENT})
+
 
 ROLE_FIELDS = {
     Role.GLOBAL_ADMIN: "is_global_admin",

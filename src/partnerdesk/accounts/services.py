@@ -7,9 +7,9 @@ from functools import cache
 from django.db import connection
 from django.utils import timezone
 
+from partnerdesk.accounts.audit import audit_record
 from partnerdesk.accounts.models import ApiToken, User, token_digest
 from partnerdesk.core import sql
-from partnerdesk.core.audit import audit_record
 from partnerdesk.core.exceptions import NotAuthenticated
 
 TOKEN_PREFIX = "pd_"

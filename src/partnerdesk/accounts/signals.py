@@ -3,7 +3,7 @@
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
-from partnerdesk.core.audit import audit_record
+from partnerdesk.accounts.audit import audit_record
 
 
 def _address(request) -> str:

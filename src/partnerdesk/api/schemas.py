@@ -6,6 +6,8 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import StringConstraints
 
+from partnerdesk.support.models import Resolution
+
 
 class OrganizationOut(Schema):
     id: int
@@ -118,7 +120,7 @@ class NoteIn(Schema):
 
 
 class CloseIn(Schema):
-    resolution: Literal["solved", "duplicate", "product_bug"]
+    resolution: Literal[tuple(r.value for r in Resolution.closing())]  # type: ignore[valid-type]
 
 
 class SupportRequestOut(Schema):

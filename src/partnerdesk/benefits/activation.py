@@ -11,8 +11,9 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from partnerdesk.accounts.audit import audit_record
 from partnerdesk.accounts.models import User
-from partnerdesk.accounts.roles import ACTIVATING_ROLES
+from partnerdesk.accounts.roles import Role
 from partnerdesk.benefits.access import access_entitlement
 from partnerdesk.benefits.exceptions import ActivationNotPending, EntitlementExpired
 from partnerdesk.benefits.ids import new_access_id, new_contract_id
@@ -24,7 +25,6 @@ from partnerdesk.benefits.models import (
     EntitlementState,
 )
 from partnerdesk.benefits.selectors import mpn_organization
-from partnerdesk.core.audit import audit_record
 from partnerdesk.core.exceptions import NotFound, RoleRequired, ValidationFailed
 
 
@@ -45,7 +45,7 @@ def one_year_after(day: datetime.date) -> datetime.date:
 
 
 def can_activate(user: User) -> bool:
-    return user.has_role(*ACTIVATING_ROLES)
+    return user.has_role(*Role.admins())
 
 
 def activation_request(*, user: User, entitlement_id: int) -> ActivationOutcome:

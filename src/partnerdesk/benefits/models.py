@@ -434,12 +434,12 @@ class Activation(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["entitlement"],
-                condition=Q(state="pending"),
+                condition=Q(state=ActivationState.PENDING),
                 name="activation_one_pending_per_entitlement",
             ),
             models.UniqueConstraint(
                 fields=["entitlement"],
-                condition=Q(state="completed"),
+                condition=Q(state=ActivationState.COMPLETED),
                 name="activation_completes_once",
             ),
         ]

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from partnerdesk.accounts.audit import audit_record
 from partnerdesk.accounts.models import User
 from partnerdesk.benefits.ids import new_access_id, new_contract_id
 from partnerdesk.benefits.ledger import ledger_post
@@ -19,7 +20,6 @@ from partnerdesk.benefits.models import (
     LedgerKind,
     PlanGrant,
 )
-from partnerdesk.core.audit import audit_record
 from partnerdesk.core.exceptions import RoleRequired, ValidationFailed
 from partnerdesk.partners.models import Organization
 
@@ -75,7 +75,6 @@ def plan_grant(
             offer=plan.code,
             state=EntitlementState.ACTIVE,
             allowance=plan.plan_incidents,
-            balance=0,
             activation_deadline=starts,
             activated_at=timezone.now(),
             expires_on=ends,

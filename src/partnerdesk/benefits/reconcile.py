@@ -1,13 +1,11 @@
-"""Checks every entitlement against its ledger, every ledger against its hash chain, and
-every charge against its request. Streams the ledger in entitlement order, so a million
-entries take one pass and constant memory."""
+"""Checks every entitlement against its ledger and every ledger against its hash chain
+(``support.reconcile`` adds the charges against their requests). Streams the ledger in
+entitlement order, so a million entries take one pass and constant memory."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-
-from django.db.models import Count, Q
 
 from partnerdesk.benefits.ledger import GENESIS, entry_digest
 from partnerdesk.benefits.models import USED_DELTA, Entitlement, LedgerEntry, LedgerKind
@@ -37,8 +35,8 @@ class _Walk:
     """One entitlement's ledger, replayed entry by entry."""
 
     entitlement_id: int
-    balance: int = 0
-    used: int = 0
+    running_balance: int = 0
+    running_used: int = 0
     allowance: int | None = None
     head: str = GENESIS
     entries: int = 0
@@ -60,13 +58,14 @@ class _Walk:
                 self.problems.append(f"{label}: content does not match its hash (changed)")
                 self.broken = True
         self.head = entry["entry_hash"]
-        self.balance += entry["delta"]
-        self.used += USED_DELTA.get(entry["kind"], 0)
-        if entry["balance_after"] != self.balance:
+        self.running_balance += entry["delta"]
+        self.running_used += USED_DELTA.get(entry["kind"], 0)
+        if entry["balance_after"] != self.running_balance:
             self.problems.append(
-                f"{label}: balance_after {entry['balance_after']} != running sum {self.balance}"
+                f"{label}: balance_after {entry['balance_after']} != running sum "
+                f"{self.running_balance}"
             )
-            self.balance = entry["balance_after"]
+            self.running_balance = entry["balance_after"]
         resized = self.entries > 1 and entry["allowance_after"] != self.allowance
         if resized and entry["kind"] not in RESIZING_KINDS:
             self.problems.append(
@@ -78,10 +77,14 @@ class _Walk:
     def finish(self, entitlement: Entitlement) -> list[str]:
         label = f"entitlement {entitlement.pk}"
         problems = self.problems
-        if entitlement.balance != self.balance:
-            problems.append(f"{label}: balance {entitlement.balance} != ledger sum {self.balance}")
-        if entitlement.used != self.used:
-            problems.append(f"{label}: used {entitlement.used} != charges - refunds {self.used}")
+        if entitlement.balance != self.running_balance:
+            problems.append(
+                f"{label}: balance {entitlement.balance} != ledger sum {self.running_balance}"
+            )
+        if entitlement.used != self.running_used:
+            problems.append(
+                f"{label}: used {entitlement.used} != charges - refunds {self.running_used}"
+            )
         if self.entries and entitlement.allowance != self.allowance:
             problems.append(
                 f"{label}: allowance {entitlement.allowance} != the ledger's last "
@@ -104,8 +107,9 @@ def _entries() -> Iterator[dict]:
         yield dict(zip(ENTRY_FIELDS, row, strict=True))
 
 
-def reconcile() -> tuple[int, list[str]]:
-    """(entitlements checked, one line per difference found)."""
+def ledger_reconcile() -> tuple[int, list[str]]:
+    """(entitlements checked, one line per difference between an entitlement and its
+    ledger, or within a ledger's chain)."""
     problems: list[str] = []
     entries = _entries()
     pending = next(entries, None)
@@ -120,27 +124,4 @@ def reconcile() -> tuple[int, list[str]]:
             walk.step(pending)
             pending = next(entries, None)
         problems.extend(walk.finish(entitlement))
-    problems.extend(_charges_match_requests())
     return checked, problems
-
-
-def _charges_match_requests() -> list[str]:
-    from partnerdesk.support.models import SupportRequest
-
-    problems = []
-    uncharged = (
-        SupportRequest.objects.filter(charged=True)
-        .annotate(
-            charges=Count("ledger_entries", filter=Q(ledger_entries__kind=LedgerKind.CONSUME))
-        )
-        .exclude(charges=1)
-        .values_list("pk", "charges")
-    )
-    for pk, charges in uncharged:
-        problems.append(f"support request {pk}: charged, but {charges} charge entries")
-    stray = LedgerEntry.objects.filter(kind=LedgerKind.CONSUME).exclude(
-        support_request__charged=True
-    )
-    for pk, request_id in stray.values_list("pk", "support_request_id"):
-        problems.append(f"ledger entry {pk}: a charge for request {request_id}, not charged")
-    return problems

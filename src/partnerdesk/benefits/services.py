@@ -11,6 +11,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from partnerdesk.accounts.audit import audit_record
 from partnerdesk.benefits.exceptions import IncidentsExhausted
 from partnerdesk.benefits.ledger import Balance, Posting, ledger_post, ledger_post_many
 from partnerdesk.benefits.locks import entitlements_lock
@@ -24,7 +25,6 @@ from partnerdesk.benefits.models import (
     LedgerEntry,
     LedgerKind,
 )
-from partnerdesk.core.audit import audit_record
 from partnerdesk.core.exceptions import RoleRequired, ValidationFailed
 from partnerdesk.partners.locks import organization_lock
 from partnerdesk.partners.models import Competency, Membership, Organization
@@ -71,10 +71,12 @@ def best_allotments(
     return best
 
 
-def _target_balance(*, allowance: int | None, used: int, balance: int) -> int:
+def _resized_balance(entitlement: Entitlement, allowance: int | None) -> int:
+    """The balance after a resize: what the new allowance leaves after the uses so far
+    (an unlimited one keeps its balance)."""
     if allowance is None:
-        return balance
-    return max(allowance - used, 0)
+        return entitlement.balance
+    return max(allowance - entitlement.used, 0)
 
 
 def entitlements_sync(
@@ -226,7 +228,6 @@ def _grant(
         organization=organization,
         benefit_id=benefit_id,
         allowance=allotment.allowance,
-        balance=0,
         **_source_fields(allotment),
     )
     ledger_post(
@@ -249,9 +250,7 @@ def _resize(*, entitlement: Entitlement, allotment: BestAllotment, actor_id: int
             setattr(entitlement, name, source[name])
         entitlement.save(update_fields=[name.removesuffix("_id") for name in stale])
     if entitlement.allowance != allotment.allowance:
-        target = _target_balance(
-            allowance=allotment.allowance, used=entitlement.used, balance=entitlement.balance
-        )
+        target = _resized_balance(entitlement, allotment.allowance)
         ledger_post(
             entitlement_id=entitlement.pk,
             kind=LedgerKind.ADJUSTMENT,

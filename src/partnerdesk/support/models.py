@@ -83,6 +83,10 @@ class RequestStatus(models.TextChoices):
     RESOLVED = "resolved", _("Resolved")
     CLOSED = "closed", _("Closed")
 
+    @classmethod
+    def finished(cls) -> tuple[RequestStatus, ...]:
+        return (cls.RESOLVED, cls.CLOSED)
+
 
 class Resolution(models.TextChoices):
     SOLVED = "solved", _("Solved")
@@ -90,11 +94,15 @@ class Resolution(models.TextChoices):
     PRODUCT_BUG = "product_bug", _("Product bug")
     WITHDRAWN = "withdrawn", _("Withdrawn by the partner")
 
+    @classmethod
+    def closing(cls) -> tuple[Resolution, ...]:
+        """What a support engineer may close a request with."""
+        return (cls.SOLVED, cls.DUPLICATE, cls.PRODUCT_BUG)
 
-# Closing for these gives the incident back.
-REFUNDING_RESOLUTIONS = frozenset(
-    {Resolution.DUPLICATE, Resolution.PRODUCT_BUG, Resolution.WITHDRAWN}
-)
+    @classmethod
+    def refunding(cls) -> frozenset[Resolution]:
+        """Closing with these gives the incident back."""
+        return frozenset({cls.DUPLICATE, cls.PRODUCT_BUG, cls.WITHDRAWN})
 
 
 class SupportRequest(TimeStampedModel):
@@ -176,7 +184,7 @@ class SupportRequest(TimeStampedModel):
 
     @property
     def is_finished(self) -> bool:
-        return self.status in (RequestStatus.RESOLVED, RequestStatus.CLOSED)
+        return self.status in RequestStatus.finished()
 
     @property
     def can_be_withdrawn(self) -> bool:

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partnerdesk.accounts.models import User
-from partnerdesk.accounts.roles import CSP_AGENT_ROLES
+from partnerdesk.accounts.roles import Role
 from partnerdesk.benefits.models import Entitlement, EntitlementStatus
 from partnerdesk.benefits.selectors import mpn_organization
 from partnerdesk.core.exceptions import NotAuthorized, NotFound, RoleRequired
@@ -72,7 +72,9 @@ def contract_options(*, user: User, deployment: str | None = None) -> list[Contr
             EntitlementStatus.EXPIRED: _("expired"),
         }.get(status, "")
         options.append(
-            ContractOption(entitlement, entitlement.pk in linked, status == "active", reason)
+            ContractOption(
+                entitlement, entitlement.pk in linked, status == EntitlementStatus.ACTIVE, reason
+            )
         )
     return sorted(options, key=lambda o: not o.usable)
 
@@ -84,7 +86,7 @@ def csp_organization(user: User) -> Organization:
         raise NotAuthorized(
             _("Your organization is not enrolled in the Cloud Solution Provider program.")
         )
-    if not user.has_role(*CSP_AGENT_ROLES):
+    if not user.has_role(*Role.csp_agents()):
         raise RoleRequired(_("Only an Admin agent or a Helpdesk agent can act for CSP customers."))
     return organization
 

@@ -9,13 +9,13 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from partnerdesk.accounts.audit import audit_record
 from partnerdesk.accounts.models import User
 from partnerdesk.benefits.exceptions import EntitlementExpired
 from partnerdesk.benefits.ledger import Balance, ledger_post
 from partnerdesk.benefits.models import Entitlement, EntitlementState, EntitlementStatus, LedgerKind
 from partnerdesk.benefits.selectors import mpn_organization
 from partnerdesk.core import sql
-from partnerdesk.core.audit import audit_record
 from partnerdesk.core.exceptions import NotFound, RoleRequired, ValidationFailed
 from partnerdesk.partners.models import Customer
 from partnerdesk.support.access import access_support_request
@@ -29,7 +29,6 @@ from partnerdesk.support.exceptions import (
 )
 from partnerdesk.support.locks import contracts_lock
 from partnerdesk.support.models import (
-    REFUNDING_RESOLUTIONS,
     ContractLink,
     Product,
     RequestNote,
@@ -130,7 +129,9 @@ def _charge_and_open(
     catalog,
     customer: Customer | None = None,
 ) -> SupportRequest:
-    with transaction.atomic(savepoint=False):
+    # A savepoint when the caller has a transaction (the API's Idempotency-Key): a
+    # refusal then undoes this unit of work and leaves the caller's transaction usable.
+    with transaction.atomic():
         contracts = contracts_lock(user)
         entitlement = _choose_contract(
             contracts=contracts, product=product, draft=draft, catalog=catalog
@@ -312,7 +313,7 @@ def support_request_pick_up(*, engineer: User, request_id: int) -> SupportReques
 
 def support_request_close(*, engineer: User, request_id: int, resolution: str) -> SupportRequest:
     _require_engineer(engineer, request_id)
-    if resolution not in (Resolution.SOLVED, Resolution.DUPLICATE, Resolution.PRODUCT_BUG):
+    if resolution not in Resolution.closing():
         raise ValidationFailed(
             [{"path": "resolution", "message": _("Choose solved, duplicate or product_bug.")}]
         )
@@ -330,7 +331,7 @@ def support_request_close(*, engineer: User, request_id: int, resolution: str) -
         support_request.save(
             update_fields=["status", "resolution", "closed_at", "assigned_to", "updated_at"]
         )
-        if resolution in REFUNDING_RESOLUTIONS:
+        if resolution in Resolution.refunding():
             _refund(support_request=support_request, actor=engineer, note=resolution)
     return support_request
 

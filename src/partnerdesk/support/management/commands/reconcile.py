@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from partnerdesk.benefits.reconcile import reconcile
+from partnerdesk.support.reconcile import reconcile
 
 
 class Command(BaseCommand):

@@ -4,8 +4,8 @@ from typing import Any
 
 from django.db import models
 
+from partnerdesk.accounts.models import AuditEvent
 from partnerdesk.core import sql
-from partnerdesk.core.models import AuditEvent
 
 
 def audit_record(
