@@ -109,6 +109,52 @@ def support_request_list(*, user: User, status: str | None = None) -> QuerySet[S
     return queryset.order_by("-created_at", "-id")
 
 
+# What a list shows of each request: its own columns, and one column of each related row.
+PAGE_COLUMNS = {
+    "id": "id",
+    "status": "status",
+    "resolution": "resolution",
+    "severity": "severity",
+    "title": "title",
+    "description": "description",
+    "error_message": "error_message",
+    "product_id": "product_id",
+    "entitlement_id": "entitlement_id",
+    "contract_id": "entitlement__contract_id",
+    "charged": "charged",
+    "customer_id": "customer_id",
+    "opened_by": "opened_by__email",
+    "assigned_to": "assigned_to__email",
+    "contact_name": "contact_name",
+    "contact_email": "contact_email",
+    "contact_phone": "contact_phone",
+    "created_at": "created_at",
+    "updated_at": "updated_at",
+    "closed_at": "closed_at",
+}
+
+
+def support_request_page(
+    *, user: User, status: str | None = None, offset: int = 0, limit: int = 50
+) -> tuple[list[dict], int]:
+    """One page of the list, newest first, as plain rows (no model instances: a page is
+    read, never changed), and how many requests the list has, both counted and cut by
+    the database. Product names come from the catalog snapshot."""
+    from partnerdesk.support.catalog_snapshot import catalog
+
+    queryset = requests_visible_to(user)
+    if status:
+        queryset = queryset.filter(status=status)
+    page = queryset.order_by("-created_at", "-id").values_list(*PAGE_COLUMNS.values())
+    products = catalog().products
+    rows = []
+    for values in page[offset : offset + limit]:
+        row = dict(zip(PAGE_COLUMNS, values, strict=True))
+        row["product"] = products[row["product_id"]].name
+        rows.append(row)
+    return rows, queryset.count()
+
+
 def support_request_get(*, user: User, request_id: int) -> SupportRequest:
     support_request = _requests_for(user).filter(pk=request_id).first()
     if support_request is None:

@@ -17,6 +17,7 @@ from partnerdesk.support.models import SupportRequest
 
 router = Router(tags=["support requests"])
 PAGE_DEFAULT, PAGE_MAX = 100, 200
+OFFSET_MAX = 1_000_000_000  # past the end is an empty page; past this, a 422
 ERRORS = {404: Problem, 409: Problem, **COMMON_ERRORS}
 
 
@@ -100,13 +101,14 @@ def support_request_list(
     request: HttpRequest,
     status: str | None = Query(None),
     limit: int = Query(PAGE_DEFAULT, ge=1, le=PAGE_MAX),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=OFFSET_MAX),
 ):
-    requests = selectors.support_request_list(user=request.auth, status=status)
-    return {
-        "items": [request_out(r) for r in requests[offset : offset + limit]],
-        "count": requests.count(),
-    }
+    rows, count = selectors.support_request_page(
+        user=request.auth, status=status, offset=offset, limit=limit
+    )
+    for row in rows:
+        row["resolution"] = row["resolution"] or None
+    return {"items": rows, "count": count}
 
 
 @router.get(
