@@ -1,6 +1,7 @@
 """`partnerdesk import-partners`: validate everything first, write all or nothing."""
 
 import copy
+import io
 import json
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from django.core.management import CommandError, call_command
 
 from partnerdesk.accounts.models import User
 from partnerdesk.benefits.models import Entitlement
+from partnerdesk.onboarding import reader
+from partnerdesk.onboarding.reader import FileSource, MalformedJSON, SourceChanged
 from partnerdesk.partners.models import Customer, Membership, Organization
 from tests.factories import OrganizationFactory, UserFactory
 from tests.helpers import console_script
@@ -213,6 +216,12 @@ ERROR_CASES = {
         "organizations[0].membership",
     ),
     "no organizations list": (lambda d: d.pop("organizations"), "organizations"),
+    "organizations not a list": (lambda d: d.update(organizations={}), "organizations"),
+    "unknown top-level key": (lambda d: d.update(partners=[]), "partners"),
+    "an organization that is not an object": (
+        lambda d: d["organizations"].append("4711003"),
+        "organizations[2]",
+    ),
 }
 
 
@@ -284,3 +293,122 @@ def test_the_console_script_imports_with_progress_and_summary(tmp_path, transact
     assert "2/2" in done.stderr  # the progress bar
     assert "Organizations: 2 created" in done.stdout
     assert Customer.objects.count() == 1
+
+
+def test_a_document_that_is_not_an_object_is_reported_as_a_whole(tmp_path, capsys):
+    with pytest.raises(CommandError, match="1 error"):
+        run_import(write(tmp_path, "[]"), capsys)
+    assert "$: " in capsys.readouterr().err
+
+
+def test_standard_input_is_checked_then_written(monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(GOOD)))
+
+    call_command("import_partners", "-", "--no-progress")
+
+    assert "Organizations: 2 created" in capsys.readouterr().out
+    assert User.objects.count() == 3
+
+
+def test_records_cut_by_the_read_window_are_read_whole(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(reader, "READ_SIZE", 7)
+    run_import(write(tmp_path, json.dumps(GOOD, indent=2)), capsys)
+    before = snapshot()
+
+    out, _ = run_import(write(tmp_path, json.dumps(GOOD), "again.json"), capsys)
+
+    assert snapshot() == before
+    assert "Nothing changed." in out
+
+
+def many_organizations(count: int) -> dict:
+    return {
+        "organizations": [
+            {
+                "partner_id": f"I{n:07d}",
+                "name": f"Imported {n}",
+                "programs": ["mpn"],
+                "memberships": [
+                    {"offer": "action_pack", "starts": "2026-01-01", "ends": "2027-12-31"}
+                ],
+                "users": [{"email": f"i{n}.{k}@import.example"} for k in range(2)],
+            }
+            for n in range(count)
+        ]
+    }
+
+
+def test_an_error_in_a_later_chunk_writes_nothing_and_a_clean_file_goes_in_whole(tmp_path, capsys):
+    data = many_organizations(2100)
+    data["organizations"][2050]["users"][1]["email"] = "i3.0@import.example"
+    before = snapshot()
+
+    with pytest.raises(CommandError, match="1 error"):
+        run_import(write(tmp_path, data), capsys)
+
+    err = capsys.readouterr().err
+    assert "organizations[2050].users[1].email: " in err
+    assert "organizations[3].users[0].email" in err
+    assert snapshot() == before
+
+    data["organizations"][2050]["users"][1]["email"] = "i2050.1@import.example"
+    out, _ = run_import(write(tmp_path, data), capsys)
+    assert "Organizations: 2100 created" in out
+    assert Membership.objects.count() == 2100
+    assert Entitlement.objects.filter(organization__partner_id="I0002099").exists()
+    assert not Organization.objects.filter(entitlements_synced_on=None).exists()
+    out, _ = run_import(write(tmp_path, data), capsys)
+    assert "Nothing changed." in out
+
+
+MALFORMED = [
+    '{"organizations": [\n  {"partner_id": }]}',
+    '{"organizations": [{"name": "a"},\n\n {"name": tru}]}',
+    '{"organizations": [1, 2,]}',
+    '{"organizations": [1 2]}',
+    '{"organizations": []}\n  x',
+    '{"organizations" []}',
+    "{organizations: []}",
+    '{"organizations": [], }',
+    "",
+    '  \n {"organizations": [{"name": "no end}]}',
+    '{"organizations": [123',
+    "[1, 2",
+]
+
+
+@pytest.mark.parametrize("window", [1, 3, 1 << 20])
+@pytest.mark.parametrize("text", MALFORMED)
+def test_a_syntax_error_is_placed_as_json_places_it(text, window, monkeypatch):
+    monkeypatch.setattr(reader, "READ_SIZE", window)
+    with pytest.raises(json.JSONDecodeError) as expected:
+        json.loads(text)
+    source = FileSource(io.StringIO(text))
+
+    with pytest.raises(MalformedJSON) as raised:
+        list(source.organizations())
+
+    error = expected.value
+    assert (raised.value.message, raised.value.line, raised.value.column) == (
+        error.msg,
+        error.lineno,
+        error.colno,
+    )
+
+
+def test_a_repeated_top_level_key_is_refused(tmp_path, capsys):
+    text = '{"organizations": [],\n "organizations": []}'
+    with pytest.raises(CommandError, match=r"not valid JSON: .*organizations.* line 2, column 2"):
+        run_import(write(tmp_path, text), capsys)
+
+
+def test_a_file_that_changes_between_the_check_and_the_writing_is_refused(tmp_path):
+    path = write(tmp_path, GOOD)
+    with path.open(encoding="utf-8") as stream:
+        source = FileSource(stream)
+        assert len(list(source.organizations())) == 2
+        with path.open("a", encoding="utf-8") as other:
+            other.write("\n")
+
+        with pytest.raises(SourceChanged):
+            list(source.organizations())

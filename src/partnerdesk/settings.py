@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "partnerdesk.partners",
     "partnerdesk.benefits",
     "partnerdesk.support",
+    "partnerdesk.onboarding",
     "partnerdesk.notices",
     "partnerdesk.api",
     "django_tasks",

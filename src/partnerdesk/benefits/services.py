@@ -25,6 +25,7 @@ from partnerdesk.benefits.models import (
     LedgerEntry,
     LedgerKind,
 )
+from partnerdesk.core import sql
 from partnerdesk.core.exceptions import RoleRequired, ValidationFailed
 from partnerdesk.partners.locks import organization_lock
 from partnerdesk.partners.models import Competency, Membership, Organization
@@ -143,26 +144,24 @@ def entitlements_open_many(
         if membership.is_active_on(today):
             membership.competency = competencies.get(membership.competency_id)
             by_organization.setdefault(membership.organization_id, []).append(membership)
-    opened: list[tuple[Entitlement, BestAllotment]] = []
+    columns = ("organization_id", "benefit_id", "allowance", *ENTITLEMENT_SOURCE_FIELDS)
+    rows, grants = [], []
+    notes: dict[tuple, str] = {}  # one label per distinct membership (offer, dates, …)
     for organization in organizations:
         best = best_allotments(memberships=by_organization.get(organization.pk, []), rules=rules)
         for benefit_id, allotment in best.items():
-            entitlement = Entitlement(
-                organization=organization,
-                benefit_id=benefit_id,
-                allowance=allotment.allowance,
-                **_source_fields(allotment),
-            )
-            opened.append((entitlement, allotment))
-    Entitlement.objects.bulk_create([e for e, _allotment in opened], batch_size=5000)
+            source = _source_fields(allotment)
+            sourced = (source[name] for name in ENTITLEMENT_SOURCE_FIELDS)
+            rows.append((organization.pk, benefit_id, allotment.allowance, *sourced))
+            membership = allotment.membership
+            key = (membership.offer, membership.competency_id, membership.starts, membership.ends)
+            if key not in notes:
+                notes[key] = str(membership)
+            grants.append((allotment.allowance or 0, notes[key]))
+    pks = sql.insert_rows(Entitlement, columns, rows, returning=True)
     ledger_post_many(
-        Posting(
-            entitlement_id=e.pk,
-            kind=LedgerKind.GRANT,
-            delta=allotment.allowance or 0,
-            note=str(allotment.membership),
-        )
-        for e, allotment in opened
+        Posting(entitlement_id=pk, kind=LedgerKind.GRANT, delta=delta, note=note)
+        for pk, (delta, note) in zip(pks, grants, strict=True)
     )
     Organization.objects.filter(pk__in=[o.pk for o in organizations]).update(
         entitlements_synced_on=today
@@ -209,6 +208,9 @@ def entitlement_ids_viewed(*, user, entitlement: Entitlement) -> None:
             organization_id=entitlement.organization_id,
             target=entitlement,
         )
+
+
+ENTITLEMENT_SOURCE_FIELDS = ("membership_id", "offer", "competency_name", "activation_deadline")
 
 
 def _source_fields(allotment: BestAllotment) -> dict:

@@ -15,6 +15,8 @@ from itertools import islice
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.models.fields import NOT_PROVIDED
+from django.utils import timezone
 
 BATCH = 20_000
 
@@ -64,6 +66,33 @@ def insert(model: type[models.Model], values: dict[str, Any]) -> int:
             _insert_sql(model, columns, True), adapt(model, columns, list(values.values()))
         )
         return cursor.fetchone()[0]
+
+
+def _update_from_values(model, fields, adapters, rows, per_statement: int = 10_000) -> int:
+    """PostgreSQL: one ``UPDATE … FROM unnest(arrays)`` per ten thousand rows instead of
+    a statement per row: one array parameter a column, so binding costs nothing."""
+    db = _db()
+    quote = db.ops.quote_name
+    names = [quote(f.column) for f in fields]
+    *columns, key = names
+    arrays = ", ".join(f"%s::{f.db_type(db)}[]" for f in fields)
+    table = quote(model._meta.db_table)
+    assignments = ", ".join(f"{c} = v.{c}" for c in columns)
+    # Names come from the model's metadata, quoted; every value is a parameter.
+    statement = (
+        f"UPDATE {table} SET {assignments} FROM unnest({arrays}) "  # nosec B608
+        f"AS v({', '.join(names)}) WHERE {table}.{key} = v.{key}"
+    )
+    updated = 0
+    with db.cursor() as cursor:
+        for part in batched(rows, per_statement):
+            by_column = [
+                [v if adapt is None else adapt(v) for v in values]
+                for adapt, values in zip(adapters, zip(*part, strict=True), strict=True)
+            ]
+            cursor.execute(statement, by_column)
+            updated += cursor.rowcount
+    return updated
 
 
 def insert_instance(instance: models.Model) -> models.Model:
@@ -174,7 +203,10 @@ def update_many(
     columns, guard = tuple(columns), tuple(guard)
     sql = _update_sql(model, columns, guard)
     db = _db()
-    adapters = [_adapter(f, db) for f in _fields(model, (*columns, model._meta.pk.name, *guard))]
+    fields = _fields(model, (*columns, model._meta.pk.name, *guard))
+    adapters = [_adapter(f, db) for f in fields]
+    if db.vendor == "postgresql" and not guard:
+        return _update_from_values(model, fields, adapters, rows)
     updated = 0
     with db.cursor() as cursor:
         for chunk in batched(rows):
@@ -188,6 +220,87 @@ def update_many(
                 cursor.executemany(sql, prepared)
             updated += cursor.rowcount
     return updated
+
+
+RETURNING_ROWS = 100  # rows to one INSERT … RETURNING (SQLite takes 999 parameters)
+
+
+def insert_rows(
+    model: type[models.Model],
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    returning: bool = False,
+) -> list[int]:
+    """Insert ``rows`` (values for ``columns``, by field name or attname); every other
+    column gets its default (``auto_now`` fields: now; a callable default is called once
+    for all rows) or is left to its database default. With ``returning``, the new rows'
+    primary keys, in the order of ``rows``."""
+    named = [model._meta.get_field(name) for name in columns]
+    others = [
+        f
+        for f in model._meta.concrete_fields
+        if not f.primary_key and f not in named and f.db_default is NOT_PROVIDED
+    ]
+    now = timezone.now()
+    filled = tuple(now if _is_auto_now(f) else f.get_default() for f in others)
+    names = (*columns, *(f.attname for f in others))
+    complete = [(*row, *filled) for row in rows]
+    if not returning:
+        insert_many(model, names, complete)
+        return []
+    if connection.vendor == "postgresql":
+        keys = _next_keys(model, len(complete))
+        rows_with_keys = [(key, *row) for key, row in zip(keys, complete, strict=True)]
+        insert_many(model, (model._meta.pk.attname, *names), rows_with_keys)
+        return keys
+    return _insert_returning(model, [*named, *others], complete)
+
+
+def _is_auto_now(field: models.Field) -> bool:
+    return getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+
+
+def _next_keys(model: type[models.Model], count: int) -> list[int]:
+    """Keys for ``count`` new rows from the table's own sequence, as its default would
+    draw them; the rows then go by COPY, which cannot return them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [connection.ops.quote_name(model._meta.db_table), model._meta.pk.column, count],
+        )
+        return [key for (key,) in cursor.fetchall()]
+
+
+def _insert_returning(
+    model: type[models.Model], fields: list[models.Field], rows: list[tuple]
+) -> list[int]:
+    """Multi-row INSERT … RETURNING, whose keys come back in the order of the rows
+    (``bulk_create`` counts on the same); each distinct value is adapted once."""
+    db = _db()
+    adapters = [_adapter(f, db) for f in fields]
+    limit = connection.features.max_query_params or 65535
+    per_statement = max(1, min(RETURNING_ROWS, limit // len(fields)))
+    keys: list[int] = []
+    with connection.cursor() as cursor:
+        for part in batched(rows, per_statement):
+            params = [
+                v if adapt is None else adapt(v)
+                for row in part
+                for adapt, v in zip(adapters, row, strict=True)
+            ]
+            cursor.execute(_insert_rows_sql(model, fields, len(part)), params)
+            keys += [key for (key,) in cursor.fetchall()]
+    return keys
+
+
+def _insert_rows_sql(model: type[models.Model], fields: list[models.Field], rows: int) -> str:
+    quote = connection.ops.quote_name
+    row = "({})".format(", ".join(["%s"] * len(fields)))
+    # Names come from the model's metadata, quoted; every value is a parameter.
+    table, names = quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
+    values, key = ", ".join([row] * rows), quote(model._meta.pk.column)
+    return f"INSERT INTO {table} ({names}) VALUES {values} RETURNING {key}"  # nosec B608
 
 
 class Rows:

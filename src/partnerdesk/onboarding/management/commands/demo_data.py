@@ -8,8 +8,9 @@ from django.utils.translation import gettext as _
 from partnerdesk.accounts.models import User
 from partnerdesk.benefits.activation import activation_complete, activation_request
 from partnerdesk.benefits.models import Entitlement, EntitlementState
-from partnerdesk.partners.demo import DEMO_PASSWORD, OPERATOR_EMAIL, demo_partners
-from partnerdesk.partners.services import partners_import
+from partnerdesk.onboarding.demo import DEMO_PASSWORD, OPERATOR_EMAIL, demo_partners
+from partnerdesk.onboarding.reader import DataSource
+from partnerdesk.onboarding.services import partners_import
 
 
 class Command(BaseCommand):
@@ -23,7 +24,7 @@ class Command(BaseCommand):
         if write:
             Path(write).parent.mkdir(parents=True, exist_ok=True)
             Path(write).write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-        partners_import(data=data)
+        partners_import(source=DataSource(data))
         operator = User.objects.filter(email=OPERATOR_EMAIL).first()
         if operator is None:
             operator = User.objects.create_superuser(
