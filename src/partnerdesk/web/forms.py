@@ -1,8 +1,9 @@
 from django import forms
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from partnerdesk.support.models import Severity
+from partnerdesk.support.models import Resolution, Severity
 from partnerdesk.support.services import SupportRequestDraft
 
 
@@ -85,12 +86,17 @@ class NoteForm(forms.Form):
     body = forms.CharField(label=_("Add a note"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
+def _closing_choices() -> list[tuple[str, str]]:
+    return [
+        (
+            r.value,
+            gettext("%(resolution)s (refunds the incident)") % {"resolution": r.label}
+            if r in Resolution.refunding()
+            else r.label,
+        )
+        for r in Resolution.closing()
+    ]
+
+
 class CloseForm(forms.Form):
-    resolution = forms.ChoiceField(
-        label=_("Resolution"),
-        choices=[
-            ("solved", _("Solved")),
-            ("duplicate", _("Duplicate (refunds the incident)")),
-            ("product_bug", _("Product bug (refunds the incident)")),
-        ],
-    )
+    resolution = forms.ChoiceField(label=_("Resolution"), choices=_closing_choices)
