@@ -103,6 +103,11 @@ def database_from_env() -> dict:
         }
         # A file, not :memory:, so tests see what a deployment sees (and threads share it).
         config["TEST"] = {"NAME": str(Path(config["NAME"]).with_suffix(".test.sqlite3"))}
+    elif config["ENGINE"] == "django.db.backends.postgresql":
+        # Parameters sent apart from the statement, and statements a connection has run
+        # a few times prepared once (psycopg's prepare_threshold): no quoting of every
+        # value into the text, no planning of the hot statements on every request.
+        config["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
     return config
 
 

@@ -156,6 +156,7 @@ class SupportRequestOut(Out):
 class SupportRequestPage(Out):
     items: list[SupportRequestOut]
     count: int
+    count_exact: bool
 
 
 class SupportRequestDetail(SupportRequestOut):

@@ -61,11 +61,21 @@ def _insert_sql(model: type[models.Model], columns: tuple[str, ...], returning: 
 def insert(model: type[models.Model], values: dict[str, Any]) -> int:
     """One row; returns its primary key (SQLite ≥ 3.35 and PostgreSQL both RETURN)."""
     columns = tuple(values)
-    with _db().cursor() as cursor:
-        cursor.execute(
-            _insert_sql(model, columns, True), adapt(model, columns, list(values.values()))
-        )
+    db = _db()
+    params = [
+        v if field is None else field.get_db_prep_save(v, db)
+        for field, v in zip(_preparing_fields(model, columns), values.values(), strict=True)
+    ]
+    with db.cursor() as cursor:
+        cursor.execute(_insert_sql(model, columns, True), params)
         return cursor.fetchone()[0]
+
+
+@cache
+def _preparing_fields(model: type[models.Model], columns: tuple[str, ...]) -> list:
+    """Per column, the field that turns a value into its database form, or None where
+    the value is its own (see ``_AS_IS``)."""
+    return [None if f.get_internal_type() in _AS_IS else f for f in _fields(model, columns)]
 
 
 def _update_from_values(model, fields, adapters, rows, per_statement: int = 10_000) -> int:

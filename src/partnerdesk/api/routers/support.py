@@ -92,9 +92,10 @@ def support_request_create(
     response={200: SupportRequestPage, **COMMON_ERRORS},
     summary="The organization's support requests, newest first",
     description=(
-        "Paginated in the database: `limit` (1 to 200, default 100) and `offset`; "
-        "`count` is the number of requests that match. Support engineers see every "
-        "organization's requests."
+        "Paginated in the database: `limit` (1 to 200, default 100) and `offset`. "
+        "`count` is the number of requests that match, counted exactly up to 10,000; "
+        "past that `count` is 10000 and `count_exact` is false (at least that many). "
+        "Support engineers see every organization's requests."
     ),
 )
 def support_request_list(
@@ -103,12 +104,12 @@ def support_request_list(
     limit: int = Query(PAGE_DEFAULT, ge=1, le=PAGE_MAX),
     offset: int = Query(0, ge=0, le=OFFSET_MAX),
 ):
-    rows, count = selectors.support_request_page(
+    rows, count, exact = selectors.support_request_page(
         user=request.auth, status=status, offset=offset, limit=limit
     )
     for row in rows:
         row["resolution"] = row["resolution"] or None
-    return {"items": rows, "count": count}
+    return {"items": rows, "count": count, "count_exact": exact}
 
 
 @router.get(
