@@ -164,3 +164,46 @@ def test_the_charge_itself_is_guarded_under_direct_concurrency(ten_left):
     assert outcomes == {"charged": 10, "exhausted": 40}
     entitlement.refresh_from_db()
     assert entitlement.balance == 0
+
+
+def test_a_key_in_flight_in_another_transaction(ten_left):
+    """While one transaction holds a key, a second caller of it answers 409 at once on
+    PostgreSQL (an advisory lock, taken without waiting, in the claim), and on SQLite waits
+    for the write lock and replays the first answer. Never a second charge."""
+    from django.db import connection, connections
+
+    from partnerdesk.accounts.models import User
+    from partnerdesk.api.idempotency import idempotent
+    from partnerdesk.core.exceptions import IdempotencyConflict
+
+    entitlement, _tokens = ten_left
+    user = User.objects.filter(organization=entitlement.organization).first()
+    claimed, release = threading.Event(), threading.Event()
+
+    def slow_work() -> tuple[int, dict]:
+        claimed.set()
+        assert release.wait(timeout=30)
+        return 201, {"answer": "first"}
+
+    def first() -> tuple[int, dict]:
+        try:
+            return idempotent(user=user, key="in-flight", payload={"n": 1}, perform=slow_work)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        holder = pool.submit(first)
+        assert claimed.wait(timeout=30)
+        if connection.vendor == "postgresql":
+            with pytest.raises(IdempotencyConflict) as refused:
+                idempotent(user=user, key="in-flight", payload={"n": 1}, perform=slow_work)
+            assert refused.value.status == 409
+            release.set()
+            assert holder.result(timeout=30) == (201, {"answer": "first"})
+        else:
+            threading.Timer(0.5, release.set).start()
+            second = idempotent(user=user, key="in-flight", payload={"n": 1}, perform=slow_work)
+            assert holder.result(timeout=30) == second == (201, {"answer": "first"})
+    # Once committed, the key replays everywhere.
+    again = idempotent(user=user, key="in-flight", payload={"n": 1}, perform=slow_work)
+    assert again == (201, {"answer": "first"})

@@ -4,10 +4,11 @@ scoped to the caller.
 
 The claim, the work and the stored answer are one transaction: the key is claimed with
 ``INSERT … ON CONFLICT DO NOTHING``, so the database's unique index decides between
-concurrent callers of one key (on PostgreSQL a second caller waits for the first to
-commit, then replays its answer; on SQLite the write lock orders them the same way), and
-a charged request and its stored answer exist together or not at all. A refusal rolls
-the work back and is stored on its own, so replays get the same refusal."""
+concurrent callers of one key (on PostgreSQL a caller whose key is in flight answers 409
+at once, see ``_claim_sql``; on SQLite the write lock orders the callers, so the second
+replays the first's answer), and a charged request and its stored answer exist together
+or not at all. A refusal rolls the work back and is stored on its own, so replays get the
+same refusal."""
 
 from __future__ import annotations
 
@@ -35,14 +36,27 @@ def fingerprint(payload: Any) -> str:
 
 @cache
 def _claim_sql() -> str:
+    """The claim: a row for (caller, key), unless the caller already has one. On
+    PostgreSQL it also takes an advisory lock on the key for the transaction, without
+    waiting: a caller whose key is in flight in another transaction inserts nothing and
+    finds nothing committed, and answers 409 at once instead of queueing behind it."""
     quote = connection.ops.quote_name
     meta = IdempotencyKey._meta
     columns = ("user", "key", "fingerprint", "completed", "created_at")
     names = ", ".join(quote(meta.get_field(c).column) for c in columns)
-    # Names come from the model's metadata, quoted; every value is a parameter.
+    table, pk = quote(meta.db_table), quote(meta.pk.column)
+    if connection.vendor == "postgresql":
+        types = ", ".join(f"%s::{meta.get_field(c).db_type(connection)}" for c in columns)
+        # Names come from the model's metadata, quoted; every value is a parameter.
+        return (
+            f"INSERT INTO {table} ({names}) SELECT {types} "  # nosec B608
+            "WHERE pg_try_advisory_xact_lock(hashtextextended(%s, 0)) "
+            f"ON CONFLICT DO NOTHING RETURNING {pk}"
+        )
+    # SQLite: the IMMEDIATE transaction's write lock already orders the callers.
     return (
-        f"INSERT INTO {quote(meta.db_table)} ({names}) VALUES (%s, %s, %s, %s, %s) "  # nosec B608
-        f"ON CONFLICT DO NOTHING RETURNING {quote(meta.pk.column)}"
+        f"INSERT INTO {table} ({names}) VALUES (%s, %s, %s, %s, %s) "  # nosec B608
+        f"ON CONFLICT DO NOTHING RETURNING {pk}"
     )
 
 
@@ -53,6 +67,8 @@ def _claim(*, user_id: int, key: str, digest: str) -> int | None:
         ("user", "key", "fingerprint", "completed", "created_at"),
         (user_id, key, digest, False, timezone.now()),
     )
+    if connection.vendor == "postgresql":
+        values.append(f"idempotency:{user_id}:{key}")
     with connection.cursor() as cursor:
         cursor.execute(_claim_sql(), values)
         row = cursor.fetchone()
@@ -61,7 +77,7 @@ def _claim(*, user_id: int, key: str, digest: str) -> int | None:
 
 def _existing(*, user_id: int, key: str, digest: str) -> tuple[int, dict]:
     record = IdempotencyKey.objects.filter(user_id=user_id, key=key).first()
-    if record is None:  # stored and purged in between: very old; treat as in flight
+    if record is None:  # not committed yet: another transaction has it in flight
         raise IdempotencyConflict()
     if record.fingerprint != digest:
         conflict = IdempotencyConflict(
