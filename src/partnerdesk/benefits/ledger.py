@@ -24,10 +24,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from partnerdesk.benefits.exceptions import IncidentsExhausted
-from partnerdesk.benefits.locks import entitlement_lock
+from partnerdesk.benefits.locks import entitlement_lock, entitlements_lock
 from partnerdesk.benefits.models import USED_DELTA, Entitlement, LedgerEntry, LedgerKind
 from partnerdesk.core import sql
-from partnerdesk.core.locks import locked
 
 GENESIS = ""  # the "previous hash" of an entitlement's first entry
 
@@ -214,14 +213,12 @@ def ledger_post(
         row, previous = _append(state, posting, timezone.now())
         _save_balance(state, previous)
         values = dict(zip(ENTRY_COLUMNS, row, strict=True))
-        entry = LedgerEntry(**{_attname(k): v for k, v in values.items()})
+        entry = LedgerEntry(
+            **{LedgerEntry._meta.get_field(k).attname: v for k, v in values.items()}
+        )
         entry.pk = sql.insert(LedgerEntry, values)
         entry._state.adding = False
         return entry
-
-
-def _attname(column: str) -> str:
-    return f"{column}_id" if column in ("entitlement", "actor", "support_request") else column
 
 
 def ledger_post_many(postings: Iterable[Posting], *, at: datetime.datetime | None = None) -> int:
@@ -237,11 +234,7 @@ def ledger_post_many(postings: Iterable[Posting], *, at: datetime.datetime | Non
         for chunk in sql.batched(postings, 5000):
             missing = sorted({p.entitlement_id for p in chunk} - states.keys())
             for start in range(0, len(missing), 5000):
-                for entitlement in locked(
-                    Entitlement.objects.filter(pk__in=missing[start : start + 5000]).only(
-                        "pk", *BALANCE_COLUMNS
-                    )
-                ):
+                for entitlement in entitlements_lock(pk__in=missing[start : start + 5000]):
                     states[entitlement.pk] = Balance.of(entitlement)
             unknown = set(missing) - states.keys()
             if unknown:

@@ -66,8 +66,7 @@ def benefit_list(*, user: User) -> list[Entitlement]:
             activation.requested_by = requested_by
         entitlement.latest_activation = activation
         listed.append(entitlement)
-    listed.sort(key=lambda e: -e.created_at.timestamp())
-    listed.sort(key=lambda e: (e.benefit.position, e.benefit.code))
+    listed.sort(key=lambda e: (e.benefit.position, e.benefit.code, -e.created_at.timestamp()))
     return listed
 
 

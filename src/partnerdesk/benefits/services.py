@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partnerdesk.accounts.audit import audit_record
+from partnerdesk.benefits.catalog_snapshot import benefits_by_id
 from partnerdesk.benefits.exceptions import IncidentsExhausted
 from partnerdesk.benefits.ledger import Balance, Posting, ledger_post, ledger_post_many
 from partnerdesk.benefits.locks import entitlements_lock
@@ -19,7 +20,6 @@ from partnerdesk.benefits.models import (
     CURRENT_STATES,
     ActivationState,
     AllotmentRule,
-    Benefit,
     Entitlement,
     EntitlementState,
     LedgerEntry,
@@ -100,7 +100,7 @@ def entitlements_sync(
         rules = list(AllotmentRule.objects.all())
         best = best_allotments(memberships=memberships, rules=rules)
         current = {}
-        benefits = {b.pk: b for b in Benefit.objects.all()}
+        benefits = benefits_by_id()
         for entitlement in entitlements_lock(organization=organization, state__in=CURRENT_STATES):
             entitlement.benefit = benefits[entitlement.benefit_id]
             if entitlement.expires_on is not None and entitlement.expires_on < today:
