@@ -4,7 +4,7 @@ the API and pages (to answer 503 ``busy`` with Retry-After instead of a 500)."""
 
 from __future__ import annotations
 
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError
 from django.db.utils import DatabaseError
 
 # PostgreSQL SQLSTATEs: serialization_failure, deadlock_detected, lock_not_available,
@@ -34,11 +34,8 @@ def is_transient_db_error(error: BaseException) -> bool:
             if state and (state in _PG_TRANSIENT_STATES or state.startswith("08")):
                 return True
             message = str(current).lower()
-            if isinstance(current, OperationalError | InterfaceError) or _is_driver_error(
-                current
-            ):
-                if any(text in message for text in _SQLITE_TRANSIENT + _CONNECTION_GONE):
-                    return True
+            if any(text in message for text in _SQLITE_TRANSIENT + _CONNECTION_GONE):
+                return True
         current = current.__cause__ or current.__context__
     return False
 
