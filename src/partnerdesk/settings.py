@@ -238,3 +238,14 @@ if REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
     }
+
+# --- Tasks that outlive their worker (`partnerdesk worker`; core/reclaim.py) -------------
+# A task left running by a dead worker (SIGKILL, out of memory) is queued again after this
+# many seconds. Keep it longer than any task's normal run: a task still running on a live
+# worker past it is run a second time (harmless, tasks are idempotent, but wasted).
+PARTNERDESK_TASK_RECLAIM_AFTER = float(os.environ.get("PARTNERDESK_TASK_RECLAIM_AFTER", "300"))
+# Runs of one task in all (the first, then again after a transient database error or after
+# its worker died) before it is marked failed.
+PARTNERDESK_TASK_ATTEMPTS = int(os.environ.get("PARTNERDESK_TASK_ATTEMPTS", "5"))
+# With RQ every job carries a Retry, so that RQ runs an abandoned job again (core/rq_worker).
+RQ_QUEUES["default"]["QUEUE_CLASS"] = "partnerdesk.core.rq_worker.RetryingQueue"

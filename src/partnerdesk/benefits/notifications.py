@@ -1,4 +1,9 @@
-"""E-mails about activations, each in its recipient's language."""
+"""E-mails about activations, each in its recipient's language.
+
+The task that sends them may run more than once (a worker killed mid-run has its task
+run again by the next one): each message sent is recorded as an audit event
+``activation.notice_sent``, and a run sends only to the recipients not recorded yet, so a
+re-run repeats at most the one message that was on its way when the worker died."""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from partnerdesk.accounts.models import User
+from partnerdesk.accounts.audit import audit_record
+from partnerdesk.accounts.models import AuditEvent, User
 from partnerdesk.benefits.models import Activation, ActivationState
 
 TEMPLATES = {
@@ -25,6 +31,17 @@ def _recipients(activation: Activation) -> list[tuple[str, str]]:
     return [(a, languages.get(a) or settings.LANGUAGE_CODE) for a in unique]
 
 
+NOTICE_SENT = "activation.notice_sent"
+
+
+def _already_notified(activation: Activation) -> set[tuple[str, str]]:
+    """(address, state) of every notice about ``activation`` already sent."""
+    events = AuditEvent.objects.filter(
+        action=NOTICE_SENT, data__activation=activation.pk
+    ).values_list("data", flat=True)
+    return {(data.get("to", ""), data.get("state", "")) for data in events}
+
+
 def activation_notify(*, activation_id: int) -> int:
     activation = (
         Activation.objects.select_related(
@@ -36,11 +53,21 @@ def activation_notify(*, activation_id: int) -> int:
     if activation is None or activation.state not in TEMPLATES:
         return 0
     template = TEMPLATES[activation.state]
+    done = _already_notified(activation)
     sent = 0
     for address, language in _recipients(activation):
+        if (address, activation.state) in done:
+            continue
         with translation.override(language):
             context = {"activation": activation, "entitlement": activation.entitlement}
             subject = render_to_string(f"{template}_subject.txt", context).strip()
             body = render_to_string(f"{template}_body.txt", context)
         sent += send_mail(subject, body, None, [address])
+        audit_record(
+            action=NOTICE_SENT,
+            organization_id=activation.entitlement.organization_id,
+            activation=activation.pk,
+            to=address,
+            state=activation.state,
+        )
     return sent

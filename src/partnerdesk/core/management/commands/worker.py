@@ -2,19 +2,25 @@ import logging
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.utils.crypto import get_random_string
-from django_tasks_db.management.commands.db_worker import Worker
 
+from partnerdesk.core.db_worker import ResilientWorker
 from partnerdesk.core.periodic import PeriodicThread, run_periodic_jobs
 
 logger = logging.getLogger("partnerdesk.worker")
+
+# --once gives up (exit 1) after this many transient database failures in a row; the
+# service never gives up on a transient error.
+ONCE_MAX_FAILURES = 8
 
 
 class Command(BaseCommand):
     help = (
         "Run background tasks (the database queue, or RQ when REDIS_URL is set) and the "
-        "periodic jobs. With --once: run everything that is due now, then exit."
+        "periodic jobs. With --once: run everything that is due now, then exit. Transient "
+        "database errors (locked, connection lost, serialization) are retried with "
+        "backoff; the worker exits (non-zero) only on an error that is not."
     )
 
     def add_arguments(self, parser):
@@ -30,36 +36,50 @@ class Command(BaseCommand):
         if verbosity:
             logging.getLogger("partnerdesk.worker").setLevel(logging.INFO)
             logging.getLogger("django_tasks").setLevel(logging.INFO)
-        # First the sweep: it completes anything a killed worker left half done.
-        run_periodic_jobs()
         periodic = None
-        if not once:
+        if once:
+            # First the sweep: it completes anything a killed worker left half done.
+            run_periodic_jobs()
+        else:
+            # The thread starts with a round of the periodic jobs, beside the queue.
             periodic = PeriodicThread(settings.PARTNERDESK_PERIODIC_INTERVAL)
             periodic.start()
         try:
             if settings.REDIS_URL:
-                call_command(
-                    "rqworker",
-                    "default",
-                    burst=once,
-                    with_scheduler=True,
-                    worker_class="rq.worker.SimpleWorker",
-                    job_class="django_tasks_rq.Job",
-                    verbosity=verbosity,
-                )
+                self.run_rq(once=once, verbosity=verbosity)
             else:
-                worker = Worker(
-                    queue_names=["default"],
-                    interval=interval,
-                    batch=once,
-                    backend_name="default",
-                    startup_delay=False,
-                    max_tasks=None,
-                    worker_id=get_random_string(32),
-                    excluded_queue_names=[],
-                )
-                worker.configure_signals()
-                worker.run()
+                self.run_database_queue(once=once, interval=interval)
+        except Exception as exc:
+            logger.critical(
+                "worker stopped by a fatal error: %s: %s", type(exc).__name__, exc, exc_info=True
+            )
+            raise CommandError(f"the worker stopped: {type(exc).__name__}: {exc}") from exc
         finally:
             if periodic is not None:
                 periodic.stop()
+
+    def run_rq(self, *, once: bool, verbosity: int) -> None:
+        call_command(
+            "rqworker",
+            "default",
+            burst=once,
+            with_scheduler=True,
+            worker_class="partnerdesk.core.rq_worker.ResilientRQWorker",
+            job_class="django_tasks_rq.Job",
+            verbosity=verbosity,
+        )
+
+    def run_database_queue(self, *, once: bool, interval: float) -> None:
+        worker = ResilientWorker(
+            queue_names=["default"],
+            interval=interval,
+            batch=once,
+            backend_name="default",
+            startup_delay=False,
+            max_tasks=None,
+            worker_id=get_random_string(32),
+            excluded_queue_names=[],
+            max_failures=ONCE_MAX_FAILURES if once else None,
+        )
+        worker.configure_signals()
+        worker.run()
