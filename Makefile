@@ -6,11 +6,12 @@ PD     := $(BIN)/partnerdesk
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test install dev messages lint check audit screenshots bench clean help
+.PHONY: demo test test-fast install dev messages lint check audit screenshots bench clean help
 
 help:
 	@echo "make demo   install, migrate, load demo data, serve http://$(HOST):$(PORT)"
 	@echo "make test   install dev extras, lint, checks, and the whole test suite"
+	@echo "make test-fast   the suite without browser journeys and slow process tests"
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -55,6 +56,10 @@ audit: dev
 
 test: dev messages lint check audit
 	$(BIN)/pytest
+
+# Your own loop: the whole suite but the browser journeys and the slow process tests.
+test-fast: dev messages
+	$(BIN)/pytest -m "not slow and not browser" -q
 
 # The pictures in docs/screenshots come from the browser journeys, in all three languages.
 screenshots: dev messages

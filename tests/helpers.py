@@ -74,7 +74,7 @@ class ServerProcess:
                 # Any HTTP answer (a redirect to https too) means it is serving.
                 requests.get(self.url + "/api/v1/health", timeout=1, allow_redirects=False)
                 return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or still busy
                 if self.process.poll() is not None:
                     raise RuntimeError(self.process.stderr.read().decode()) from None
                 time.sleep(0.1)

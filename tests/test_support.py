@@ -321,8 +321,14 @@ def test_csp_only_is_not_authorized(live_server):
         ({"severity": "D"}, "severity"),
         ({"title": ""}, "title"),
         ({"product_id": "x"}, "product_id"),
-        ({"product_id": 999999}, "product_id"),
+        ({"product_id": None}, "product_id"),
         ({"description": None}, "description"),
+        ({"description": " \n "}, "description"),
+        ({"title": "a\x00b"}, "title"),
+        ({"title": "two\nlines"}, "title"),
+        ({"description": "x" * 20_001}, "description"),
+        ({"error_message": "bell\x07"}, "error_message"),
+        ({"contact_phone": "1" * 41}, "contact_phone"),
     ],
 )
 def test_malformed_input_is_a_validation_error_with_the_path(live_server, contoso, change, path):
@@ -335,6 +341,33 @@ def test_malformed_input_is_a_validation_error_with_the_path(live_server, contos
         before,
     )
     assert path in [e["path"] for e in body["errors"]]
+
+
+def test_a_product_that_does_not_exist_is_not_found_with_the_path(live_server, contoso):
+    api = Api(live_server.url, UserFactory(organization=contoso))
+    before = written()
+    body = assert_refused(
+        api.post(
+            "/support-requests",
+            request_body(product("SQL Server", "2022")) | {"product_id": 999999},
+        ),
+        404,
+        "not_found",
+        before,
+    )
+    assert [e["path"] for e in body["errors"]] == ["product_id"]
+
+
+def test_long_text_keeps_tabs_and_line_breaks(live_server, contoso):
+    api = Api(live_server.url, UserFactory(organization=contoso))
+    text = "Steps:\r\n\t1. install\n\t2. fail"
+    created = api.post(
+        "/support-requests",
+        request_body(product("SQL Server", "2022")) | {"description": text, "title": "\ttabbed"},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["description"] == text
+    assert created.json()["title"] == "tabbed"  # leading and trailing white space dropped
 
 
 def test_another_organizations_request_is_not_found(live_server, contoso):

@@ -6,6 +6,8 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
+from partnerdesk.core.limits import REQUEST_BODY_MAX
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 BASE_DIR = Path(os.environ.get("PARTNERDESK_HOME", Path.cwd())).resolve()
 VAR_DIR = BASE_DIR / "var"
@@ -53,6 +55,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before everything that can fail: under /api/ every answer is problem+json on error.
+    "partnerdesk.api.middleware.ApiProblemsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -60,6 +64,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "partnerdesk.accounts.middleware.UserLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Pages: a friendly "busy, try again" page when the database cannot be had in time,
+    # and no caching of pages a signed-in user sees.
+    "partnerdesk.web.middleware.PageSafetyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
@@ -87,6 +94,12 @@ TEMPLATES = [
 ]
 
 
+# How long a statement waits for a lock another transaction holds before giving up: the
+# API then answers 503 busy (Retry-After), a page says "busy, try again", the worker
+# retries. SQLite's busy timeout; PostgreSQL's lock_timeout.
+DB_BUSY_TIMEOUT = float(os.environ.get("PARTNERDESK_DB_BUSY_TIMEOUT", "5"))
+
+
 def database_from_env() -> dict:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'partnerdesk.sqlite3'}"
     config = dj_database_url.parse(url, conn_max_age=None, conn_health_checks=True)
@@ -96,7 +109,7 @@ def database_from_env() -> dict:
             # IMMEDIATE takes the write lock at BEGIN, so two writers queue on the
             # busy timeout instead of failing with "database is locked" on upgrade.
             "transaction_mode": "IMMEDIATE",
-            "timeout": 20,
+            "timeout": DB_BUSY_TIMEOUT,
             "init_command": (
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
             ),
@@ -107,7 +120,11 @@ def database_from_env() -> dict:
         # Parameters sent apart from the statement, and statements a connection has run
         # a few times prepared once (psycopg's prepare_threshold): no quoting of every
         # value into the text, no planning of the hot statements on every request.
-        config["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
+        config["OPTIONS"] = {
+            "server_side_binding": True,
+            "prepare_threshold": 5,
+            "options": f"-c lock_timeout={int(DB_BUSY_TIMEOUT * 1000)}",
+        }
     return config
 
 
@@ -137,6 +154,11 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
+# The largest request body accepted (413 payload_too_large in the API); see core/limits.
+DATA_UPLOAD_MAX_MEMORY_SIZE = int(
+    os.environ.get("PARTNERDESK_MAX_BODY_BYTES", str(REQUEST_BODY_MAX))
+)
+
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
@@ -154,8 +176,12 @@ SECURE_SSL_REDIRECT = HTTPS
 SECURE_HSTS_SECONDS = int(os.environ.get("PARTNERDESK_HSTS_SECONDS", "31536000" if HTTPS else "0"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
-if env_bool("PARTNERDESK_BEHIND_PROXY", False):
+BEHIND_PROXY = env_bool("PARTNERDESK_BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The client address the rate limits count by: the connection's, or, behind one reverse
+# proxy, the last address it appended to X-Forwarded-For (never one a client can forge).
+NINJA_NUM_PROXIES = 1 if BEHIND_PROXY else 0
 CSRF_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = HTTPS
@@ -229,6 +255,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
+# E-mail addresses are compared case-insensitively, so DAN@… and dan@… share one count.
+AXES_USERNAME_CALLABLE = "partnerdesk.accounts.signin.signin_username"
 
 # API rate limits per caller (ninja throttling); counters live in the cache, shared by all
 # processes when REDIS_URL is set, per process otherwise.

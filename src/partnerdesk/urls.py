@@ -14,3 +14,6 @@ urlpatterns = [
     re_path(r"^api/(?P<rest>.*)$", unknown_endpoint),
     path("", include("partnerdesk.web.urls")),
 ]
+
+# A failure no view handled: the busy page when the database was busy, else the error page.
+handler500 = "partnerdesk.web.middleware.server_error"

@@ -4,10 +4,12 @@ import hashlib
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from partnerdesk.accounts.roles import ROLE_FIELDS, Role
+from partnerdesk.core.emails import email_normalized
 
 
 class AccountType(models.TextChoices):
@@ -21,10 +23,14 @@ class UserManager(BaseUserManager):
     def _create_user(self, email: str, password: str | None, **fields) -> User:
         if not email:
             raise ValueError("An e-mail address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user = self.model(email=email_normalized(email), **fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
+
+    def get_by_natural_key(self, username: str) -> User:
+        """Sign-in looks the address up however it was typed (stored normalized)."""
+        return self.get(email=email_normalized(username))
 
     def create_user(self, email: str, password: str | None = None, **fields) -> User:
         fields.setdefault("is_staff", False)
@@ -79,9 +85,18 @@ class User(AbstractBaseUser, PermissionsMixin):
         verbose_name = _("user")
         verbose_name_plural = _("users")
         ordering = ["email"]
+        constraints = [
+            # Whatever writes users (the import's bulk statements included), one address
+            # is one user however it is cased.
+            models.UniqueConstraint(Lower("email"), name="accounts_user_email_ci_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = email_normalized(self.email)
 
     def get_full_name(self) -> str:
         return self.name or self.email

@@ -1,10 +1,10 @@
 from django.conf import settings
 from ninja import NinjaAPI
-from ninja.throttling import AnonRateThrottle, AuthRateThrottle
 
 from partnerdesk.api.auth import BearerToken, PortalSession
 from partnerdesk.api.problems import install_problem_handlers
 from partnerdesk.api.routers import benefits, customers, health, me, products, support
+from partnerdesk.api.throttling import ClientRate, UserRate
 
 
 class PartnerdeskAPI(NinjaAPI):
@@ -32,8 +32,8 @@ api = PartnerdeskAPI(
     urls_namespace="api",
     auth=[BearerToken(), PortalSession()],
     throttle=[
-        AuthRateThrottle(settings.PARTNERDESK_API_RATE),
-        AnonRateThrottle(settings.PARTNERDESK_API_ANON_RATE),
+        UserRate(settings.PARTNERDESK_API_RATE),
+        ClientRate(settings.PARTNERDESK_API_ANON_RATE),
     ],
     docs_url="/docs",
 )

@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, JsonResponse
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 
+from partnerdesk.api.throttling import ClientRate
 from partnerdesk.core.exceptions import (
     ApplicationError,
     NotAuthenticated,
@@ -81,18 +84,30 @@ def install_problem_handlers(api: NinjaAPI) -> None:
 
     @api.exception_handler(AuthenticationError)
     def authentication_error(request: HttpRequest, exc: AuthenticationError):
-        return problem_response(NotAuthenticated())
+        # A failed authentication counts toward the anonymous limit of its address, so
+        # guessing tokens is as slow as any other anonymous traffic.
+        limit = ClientRate(settings.PARTNERDESK_API_ANON_RATE)
+        if not limit.allow_request(request):
+            return throttled(request, Throttled(wait=limit.wait()))
+        response = problem_response(NotAuthenticated())
+        response["WWW-Authenticate"] = 'Bearer realm="partnerdesk"'
+        return response
 
     @api.exception_handler(Throttled)
     def throttled(request: HttpRequest, exc: Throttled):
         response = problem_response(RateLimited())
-        if exc.wait:
-            response["Retry-After"] = str(int(exc.wait) + 1)
+        response["Retry-After"] = str(math.ceil(exc.wait or 1))
         return response
 
     @api.exception_handler(Http404)
     def not_found(request: HttpRequest, exc: Http404):
         return problem_response(NotFound())
+
+    @api.exception_handler(Exception)
+    def unexpected(request: HttpRequest, exc: Exception):
+        # Not ninja's DEBUG traceback as text/plain: api.middleware answers busy (503) or
+        # internal_error (500) as problem+json, and records the exception.
+        raise exc
 
     @api.exception_handler(HttpError)
     def http_error(request: HttpRequest, exc: HttpError):

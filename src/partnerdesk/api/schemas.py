@@ -3,10 +3,63 @@ from __future__ import annotations
 import datetime
 from typing import Annotated, Literal
 
+from django.utils.translation import gettext as _
 from ninja import Schema
-from pydantic import BaseModel, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError
 
+from partnerdesk.core import limits
 from partnerdesk.support.models import Resolution
+
+# What the OpenAPI document promises about text, as JSON Schema regular expressions: the
+# control characters core.limits refuses are outside every text field's pattern.
+_ONE_LINE_REFUSED = r"\u0000-\u0008\u000a-\u001f\u007f-\u009f"
+_MULTI_LINE_REFUSED = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
+# An Idempotency-Key: 1 to 255 visible ASCII characters (spaces inside only).
+IDEMPOTENCY_KEY_PATTERN = r"^[!-~]([ -~]{0,253}[!-~])?$"
+
+
+def text_pattern(*, multiline: bool, required: bool) -> str:
+    refused = _MULTI_LINE_REFUSED if multiline else _ONE_LINE_REFUSED
+    if required:  # at least one character that is not white space
+        return rf"^[^{refused}]*[^\s{refused}][^{refused}]*$"
+    return rf"^[^{refused}]*$"
+
+
+def _cleaned(*, multiline: bool, required: bool):
+    """Leading and trailing white space dropped, then refused: control characters, and
+    (``required``) nothing left."""
+
+    def clean(value: str) -> str:
+        value = value.strip()
+        index = limits.forbidden_character(value, multiline=multiline)
+        if index is not None:
+            raise PydanticCustomError(
+                "control_character", limits.forbidden_character_message(value, index)
+            )
+        if required and not value:
+            raise PydanticCustomError("blank", _("This field may not be blank."))
+        return value
+
+    return AfterValidator(clean)
+
+
+def Text(max_length: int, *, required: bool = False, multiline: bool = False):
+    """A text field of at most ``max_length`` characters as sent, without control
+    characters (tab, and in long text line breaks, allowed) and, ``required``, with
+    something besides white space; the OpenAPI pattern says the same."""
+    return Annotated[
+        str,
+        StringConstraints(min_length=1 if required else 0, max_length=max_length),
+        _cleaned(multiline=multiline, required=required),
+        Field(json_schema_extra={"pattern": text_pattern(multiline=multiline, required=required)}),
+    ]
 
 
 class Out(BaseModel):
@@ -102,16 +155,43 @@ class ProductList(Schema):
 class SupportRequestIn(Schema):
     product_id: int | None = None
     severity: Literal["A", "B", "C"]
-    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    description: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-    error_message: str = ""
-    contact_name: Annotated[str, StringConstraints(max_length=200)] = ""
-    contact_email: Annotated[str, StringConstraints(max_length=254)] = ""
-    contact_phone: Annotated[str, StringConstraints(max_length=40)] = ""
-    contract_id: str | None = None
-    access_id: str | None = None
+    title: Text(limits.TITLE_MAX, required=True)
+    description: Text(limits.DESCRIPTION_MAX, required=True, multiline=True)
+    error_message: Text(limits.ERROR_MESSAGE_MAX, multiline=True) = ""
+    contact_name: Text(limits.NAME_MAX) = ""
+    contact_email: Text(limits.EMAIL_MAX) = ""
+    contact_phone: Text(limits.PHONE_MAX) = ""
+    contract_id: Text(64) | None = None
+    access_id: Text(64) | None = None
     customer_id: int | None = None
-    workload: Annotated[str, StringConstraints(max_length=32)] | None = None
+    workload: (
+        Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[-a-zA-Z0-9_]+$")]
+        | None
+    ) = None
+
+    # A request is either for a product of the partner's own, or (CSP) for a customer's
+    # workload: the OpenAPI document says so (the service refuses the rest, field by field).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "required": ["product_id"],
+                    "properties": {
+                        "product_id": {"type": "integer"},
+                        "customer_id": {"type": "null"},
+                        "workload": {"type": "null"},
+                    },
+                },
+                {
+                    "required": ["customer_id", "workload"],
+                    "properties": {
+                        "customer_id": {"type": "integer"},
+                        "workload": {"type": "string"},
+                    },
+                },
+            ]
+        }
+    )
 
 
 class NoteOut(Out):
@@ -122,7 +202,7 @@ class NoteOut(Out):
 
 
 class NoteIn(Schema):
-    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10000)]
+    body: Text(limits.NOTE_MAX, required=True, multiline=True)
 
 
 class CloseIn(Schema):

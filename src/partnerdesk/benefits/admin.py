@@ -15,6 +15,7 @@ from partnerdesk.benefits.models import (
 )
 from partnerdesk.benefits.plans import plan_grant, plan_grant_problems
 from partnerdesk.benefits.services import entitlement_adjust, entitlements_sync
+from partnerdesk.core import limits
 from partnerdesk.core.exceptions import ApplicationError
 from partnerdesk.partners.models import Organization
 
@@ -212,6 +213,7 @@ class ActivationDecisionForm(forms.ModelForm):
     reason = forms.CharField(
         label=_("Reason for rejection (the partner sees it)"),
         widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=limits.REASON_MAX,
         required=False,
     )
 

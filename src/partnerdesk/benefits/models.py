@@ -8,6 +8,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from partnerdesk.core import limits
 from partnerdesk.core.models import OrganizationScopedQuerySet
 from partnerdesk.partners.models import CompetencyKind, Offer
 
@@ -425,7 +426,9 @@ class Activation(models.Model):
         related_name="+",
     )
     decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
-    rejection_reason = models.TextField(_("reason for rejection"), blank=True)
+    rejection_reason = models.TextField(
+        _("reason for rejection"), max_length=limits.REASON_MAX, blank=True
+    )
 
     class Meta:
         verbose_name = _("activation")

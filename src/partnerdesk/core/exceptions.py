@@ -76,3 +76,45 @@ class RateLimited(ApplicationError):
     status = 429
     title = _("Too many requests")
     default_detail = _("Too many requests in a short time; wait a moment and try again.")
+
+
+class MethodNotAllowed(ApplicationError):
+    code = "method_not_allowed"
+    status = 405
+    title = _("Method not allowed")
+    default_detail = _("This address does not accept this HTTP method.")
+
+
+class PayloadTooLarge(ApplicationError):
+    code = "payload_too_large"
+    status = 413
+    title = _("Request too large")
+    default_detail = _("The request body is too large.")
+
+
+class UnsupportedMediaType(ApplicationError):
+    code = "unsupported_media_type"
+    status = 415
+    title = _("Unsupported media type")
+    default_detail = _("Send the body as application/json.")
+
+
+class InternalError(ApplicationError):
+    code = "internal_error"
+    status = 500
+    title = _("Internal error")
+    default_detail = _(
+        "Something went wrong on our side. The error was recorded and nothing was "
+        "half-written; try again in a moment."
+    )
+
+
+class Busy(ApplicationError):
+    """The database could not be had in time (a lock held by a long write, a
+    serialization failure a retry did not fix): nothing was written, try again."""
+
+    code = "busy"
+    status = 503
+    title = _("Busy")
+    default_detail = _("The service is busy; nothing was written. Try again in a few seconds.")
+    retry_after = 2

@@ -99,4 +99,3 @@ def value_depth(value: Any) -> int:
             deepest = max(deepest, depth)
             stack.extend((child, depth + 1) for child in item)
     return deepest
-

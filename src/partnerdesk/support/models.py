@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from partnerdesk.benefits.models import Deployment
+from partnerdesk.core import limits
 from partnerdesk.core.models import OrganizationScopedQuerySet, TimeStampedModel
 
 
@@ -139,12 +140,14 @@ class SupportRequest(TimeStampedModel):
     )
     charged = models.BooleanField(_("incident charged"), default=False)
     severity = models.CharField(_("severity"), max_length=1, choices=Severity.choices)
-    title = models.CharField(_("title"), max_length=200)
-    description = models.TextField(_("description"))
-    error_message = models.TextField(_("error message"), blank=True)
-    contact_name = models.CharField(_("contact name"), max_length=200, blank=True)
-    contact_email = models.EmailField(_("contact e-mail"), blank=True)
-    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
+    title = models.CharField(_("title"), max_length=limits.TITLE_MAX)
+    description = models.TextField(_("description"), max_length=limits.DESCRIPTION_MAX)
+    error_message = models.TextField(
+        _("error message"), max_length=limits.ERROR_MESSAGE_MAX, blank=True
+    )
+    contact_name = models.CharField(_("contact name"), max_length=limits.NAME_MAX, blank=True)
+    contact_email = models.EmailField(_("contact e-mail"), max_length=limits.EMAIL_MAX, blank=True)
+    contact_phone = models.CharField(_("contact phone"), max_length=limits.PHONE_MAX, blank=True)
     status = models.CharField(
         _("status"), max_length=16, choices=RequestStatus.choices, default=RequestStatus.OPEN
     )
@@ -201,7 +204,7 @@ class RequestNote(models.Model):
     author = models.ForeignKey(
         "accounts.User", verbose_name=_("author"), on_delete=models.PROTECT, related_name="+"
     )
-    body = models.TextField(_("note"))
+    body = models.TextField(_("note"), max_length=limits.NOTE_MAX)
     created_at = models.DateTimeField(_("written"), auto_now_add=True)
 
     class Meta:

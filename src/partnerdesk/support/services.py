@@ -108,9 +108,14 @@ def support_request_create(*, user: User, draft: SupportRequestDraft) -> Support
     mpn_organization(user)
     snapshot = catalog()
     product = snapshot.products.get(draft.product_id) if draft.product_id else None
+    if product is None and not draft.product_id:
+        raise ValidationFailed([{"path": "product_id", "message": _("Choose a product.")}])
     if product is None:
-        message = _("Unknown product.") if draft.product_id else _("Choose a product.")
-        raise ValidationFailed([{"path": "product_id", "message": message}])
+        # Like any object a request names that does not exist: 404, with the field.
+        raise NotFound(
+            _("There is no such product."),
+            extra={"errors": [{"path": "product_id", "message": _("Unknown product.")}]},
+        )
     if product.pk not in snapshot.entitled_product_ids(timezone.localdate()):
         raise ProductNotEntitled(
             _(
@@ -213,10 +218,14 @@ def _create_for_customer(*, user: User, draft: SupportRequestDraft) -> SupportRe
     snapshot = catalog()
     workload = snapshot.workloads.get(draft.workload)
     if workload is None:
-        raise ValidationFailed([{"path": "workload", "message": _("Unknown workload.")}])
+        raise NotFound(
+            _("There is no such workload."),
+            extra={"errors": [{"path": "workload", "message": _("Unknown workload.")}]},
+        )
     if draft.product_id is not None and draft.product_id != workload.product_id:
-        raise ValidationFailed(
-            [{"path": "product_id", "message": _("The product does not match the workload.")}]
+        raise ProductNotEntitled(
+            _("The product does not match the workload: leave it out, or choose %(product)s.")
+            % {"product": workload.product.name}
         )
     if workload.csp_plan:
         return _open(

@@ -3,8 +3,31 @@ from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from partnerdesk.core import limits
 from partnerdesk.support.models import Resolution, Severity
 from partnerdesk.support.services import SupportRequestDraft
+
+
+def _no_control_characters(multiline: bool):
+    def validate(value: str) -> None:
+        index = limits.forbidden_character(value, multiline=multiline)
+        if index is not None:
+            raise forms.ValidationError(limits.forbidden_character_message(value, index))
+
+    return validate
+
+
+def text(label, max_length: int, *, multiline: bool = False, rows: int = 0, **options):
+    """A text field with core.limits' length and characters (the browser counts too:
+    ``maxlength`` on the input)."""
+    if multiline:
+        options["widget"] = forms.Textarea(attrs={"rows": rows or 3})
+    return forms.CharField(
+        label=label,
+        max_length=max_length,
+        validators=[_no_control_characters(multiline)],
+        **options,
+    )
 
 
 class RequestFieldsForm(forms.Form):
@@ -13,20 +36,24 @@ class RequestFieldsForm(forms.Form):
     severity = forms.ChoiceField(
         label=_("Severity"), choices=Severity.choices, widget=forms.RadioSelect, initial="B"
     )
-    title = forms.CharField(label=_("Title"), max_length=200)
-    description = forms.CharField(
-        label=_("Description"),
-        widget=forms.Textarea(attrs={"rows": 5}),
+    title = text(_("Title"), limits.TITLE_MAX)
+    description = text(
+        _("Description"),
+        limits.DESCRIPTION_MAX,
+        multiline=True,
+        rows=5,
         help_text=_("One specific problem: what happens, what you expected, what you tried."),
     )
-    error_message = forms.CharField(
-        label=_("Error message"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    error_message = text(
+        _("Error message"), limits.ERROR_MESSAGE_MAX, multiline=True, rows=2, required=False
     )
-    contact_name = forms.CharField(label=_("Contact name"), max_length=200, required=False)
-    contact_email = forms.EmailField(label=_("Contact e-mail"), required=False)
-    contact_phone = forms.CharField(label=_("Contact phone"), max_length=40, required=False)
-    access_id = forms.CharField(label=_("Access ID"), max_length=64, required=False)
-    contract_id = forms.CharField(label=_("Contract ID"), max_length=64, required=False)
+    contact_name = text(_("Contact name"), limits.NAME_MAX, required=False)
+    contact_email = forms.EmailField(
+        label=_("Contact e-mail"), max_length=limits.EMAIL_MAX, required=False
+    )
+    contact_phone = text(_("Contact phone"), limits.PHONE_MAX, required=False)
+    access_id = text(_("Access ID"), 64, required=False)
+    contract_id = text(_("Contract ID"), 64, required=False)
 
     def draft(self, **extra) -> SupportRequestDraft:
         data = self.cleaned_data
@@ -83,7 +110,7 @@ class CustomerRequestForm(RequestFieldsForm):
 
 
 class NoteForm(forms.Form):
-    body = forms.CharField(label=_("Add a note"), widget=forms.Textarea(attrs={"rows": 3}))
+    body = text(_("Add a note"), limits.NOTE_MAX, multiline=True, rows=3)
 
 
 def _closing_choices() -> list[tuple[str, str]]:

@@ -4,6 +4,7 @@ from ninja import Header, Query, Router, Status
 from partnerdesk.api.idempotency import idempotent
 from partnerdesk.api.problems import COMMON_ERRORS, Problem, stored_problem_response
 from partnerdesk.api.schemas import (
+    IDEMPOTENCY_KEY_PATTERN,
     CloseIn,
     NoteIn,
     NoteOut,
@@ -12,8 +13,9 @@ from partnerdesk.api.schemas import (
     SupportRequestOut,
     SupportRequestPage,
 )
+from partnerdesk.core import limits
 from partnerdesk.support import selectors, services
-from partnerdesk.support.models import SupportRequest
+from partnerdesk.support.models import RequestStatus, SupportRequest
 
 router = Router(tags=["support requests"])
 PAGE_DEFAULT, PAGE_MAX = 100, 200
@@ -72,7 +74,14 @@ def detail_out(support_request: SupportRequest) -> dict:
 def support_request_create(
     request: HttpRequest,
     payload: SupportRequestIn,
-    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+    idempotency_key: str = Header(
+        None,
+        alias="Idempotency-Key",
+        max_length=limits.IDEMPOTENCY_KEY_MAX,
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="1 to 255 visible ASCII characters; the same key and body replay the "
+        "first answer for a day.",
+    ),
 ):
     def perform() -> tuple[int, dict]:
         draft = services.SupportRequestDraft(**payload.model_dump())
@@ -100,7 +109,7 @@ def support_request_create(
 )
 def support_request_list(
     request: HttpRequest,
-    status: str | None = Query(None),
+    status: RequestStatus = Query(None),
     limit: int = Query(PAGE_DEFAULT, ge=1, le=PAGE_MAX),
     offset: int = Query(0, ge=0, le=OFFSET_MAX),
 ):
