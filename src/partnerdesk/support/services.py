@@ -107,8 +107,8 @@ def support_request_create(*, user: User, draft: SupportRequestDraft) -> Support
         return _create_for_customer(user=user, draft=draft)
     mpn_organization(user)
     snapshot = catalog()
-    product = snapshot.products.get(draft.product_id) if draft.product_id else None
-    if product is None and not draft.product_id:
+    product = snapshot.products.get(draft.product_id) if draft.product_id is not None else None
+    if product is None and draft.product_id is None:
         raise ValidationFailed([{"path": "product_id", "message": _("Choose a product.")}])
     if product is None:
         # Like any object a request names that does not exist: 404, with the field.
@@ -207,7 +207,7 @@ def _create_for_customer(*, user: User, draft: SupportRequestDraft) -> SupportRe
     missing = [
         {"path": path, "message": _("CSP requests need both customer_id and workload.")}
         for path, value in (("customer_id", draft.customer_id), ("workload", draft.workload))
-        if not value
+        if value is None or value == ""
     ]
     if missing:
         raise ValidationFailed(missing)
