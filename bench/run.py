@@ -98,10 +98,10 @@ SERVERS = {
     # 2 sync workers (one per core); persistent database connections come from settings.
     "gunicorn": [
         str(VENV / "gunicorn"),
+        "--config=python:partnerdesk.core.gunicorn_conf",
         "partnerdesk.wsgi",
         "--bind=127.0.0.1:{port}",
         "--workers=2",
-        "--no-control-socket",
         "--log-level=warning",
     ],
     "granian": [

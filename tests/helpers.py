@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -48,15 +49,21 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """The production server (gunicorn) in its own process, against the test database."""
+    """The production server (gunicorn, with partnerdesk's gunicorn configuration) in its
+    own process, against the test database."""
 
-    def __init__(self, workers: int = 1, threads: int = 16, **env: str) -> None:
-        self.port = free_port()
+    def __init__(
+        self, workers: int = 1, threads: int = 16, port: int | None = None, **env: str
+    ) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         gunicorn = Path(sys.executable).with_name("gunicorn")
+        # Its log goes to a file, not a pipe nobody reads: a full pipe would stall it.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the server)
         self.process = subprocess.Popen(
             [
                 str(gunicorn),
+                "--config=python:partnerdesk.core.gunicorn_conf",
                 "partnerdesk.wsgi",
                 f"--bind=127.0.0.1:{self.port}",
                 f"--workers={workers}",
@@ -65,7 +72,7 @@ class ServerProcess:
             ],
             env=process_env(**env),
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=self.log,
             start_new_session=True,  # its own process group: kill() takes the workers too
         )
         deadline = time.monotonic() + 30
@@ -76,10 +83,19 @@ class ServerProcess:
                 return
             except (requests.ConnectionError, requests.Timeout):  # not up yet, or still busy
                 if self.process.poll() is not None:
-                    raise RuntimeError(self.process.stderr.read().decode()) from None
+                    raise RuntimeError(f"the server exited:\n{self.output()}") from None
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError("the server did not start within 30 s")
+        raise RuntimeError(f"the server did not start within 30 s:\n{self.output()}")
+
+    def output(self) -> str:
+        """What the server wrote to its log so far."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
+    def worker_pids(self) -> list[int]:
+        """The master's children (Linux: read from /proc)."""
+        return [pid for pid, ppid in process_parents().items() if ppid == self.process.pid]
 
     def stop(self) -> None:
         try:
@@ -94,7 +110,28 @@ class ServerProcess:
         """SIGKILL to the master and every worker at once: no handler runs."""
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
+        self.process.wait(timeout=10)
+
+    def kill_master(self) -> None:
+        """SIGKILL to the master alone: its workers are left to notice."""
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
+def process_parents() -> dict[int, int]:
+    """pid → parent pid of every live process (zombies count as gone)."""
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            # "pid (command) state ppid …": the command may hold spaces and parentheses.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if fields[0] != "Z":
+                parents[int(stat.parent.name)] = int(fields[1])
+    return parents
+
+
+def process_alive(pid: int) -> bool:
+    return pid in process_parents()
 
 
 def read_mails(directory: Path) -> list[dict[str, str]]:

@@ -12,7 +12,10 @@ the box such a job is failed, visibly, but never run again.
 Here every job gets a ``Retry`` (``RetryingQueue``), its registry entry expires after
 ``PARTNERDESK_TASK_RECLAIM_AFTER`` (``ResilientRQWorker.get_heartbeat_ttl``), and the
 worker's periodic housekeeping runs the cleanup (``core.reclaim``): an abandoned job is
-run again by the next live worker, up to ``PARTNERDESK_TASK_ATTEMPTS`` runs. A job that
+run again by the next live worker, up to ``PARTNERDESK_TASK_ATTEMPTS`` runs. A dead
+worker's scheduler lock (the process that moves scheduled jobs, e.g. an activation due in
+three days, into the queue) expires a minute after it died; the maintenance of a live
+worker then takes it over (within another minute here, 7 to 10 by default). A job that
 fails on a transient database error is retried after a pause; any other failure is
 final (a bug does not go away by running it again).
 """
@@ -32,8 +35,14 @@ from partnerdesk.core.transient import is_transient_db_error
 
 logger = logging.getLogger("partnerdesk.worker")
 
-# Seconds before each retry of a job that failed on a transient error, or was abandoned.
-RETRY_INTERVALS = [1, 5, 30, 60, 300]
+# Seconds before each retry of a job that failed on a transient error or was abandoned.
+# The first is immediate: a delayed retry waits for RQ's scheduler, whose lock a dead
+# worker holds for another minute.
+RETRY_INTERVALS = [0, 5, 30, 60, 300]
+# RQ's maintenance (the registries' cleanup, taking over the scheduler lock of a dead
+# worker) runs between two waits for a job; both every minute instead of every 7-10.
+MAINTENANCE_INTERVAL = 60
+WORKER_TTL = MAINTENANCE_INTERVAL + 15
 
 
 def job_retry() -> Retry:
@@ -50,6 +59,11 @@ class RetryingQueue(DjangoRQ):
 
 
 class ResilientRQWorker(SimpleWorker):
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs["maintenance_interval"] = MAINTENANCE_INTERVAL
+        kwargs["worker_ttl"] = min(kwargs.get("worker_ttl") or WORKER_TTL, WORKER_TTL)
+        super().__init__(*args, **kwargs)
+
     def get_heartbeat_ttl(self, job, working_time: float = 0.0) -> int:
         # The job's StartedJobRegistry entry (and its execution) expire this long after
         # it started: then the job counts as abandoned by its worker.
