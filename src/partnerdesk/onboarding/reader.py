@@ -1,20 +1,29 @@
 """Where an import's organizations come from: a document already in memory, or a file
 read one organization at a time, so that a file of any size is checked and then written
-in flat memory. Either can be gone through twice (the check, then the writing)."""
+in flat memory. Either can be gone through twice (the check, then the writing).
+
+A file is refused, before anything is decoded whole, when it nests arrays and objects
+deeper than ``core.limits.JSON_DEPTH_MAX`` (``json``'s decoder recurses, and 100,000
+nested arrays would be a RecursionError), and a file that changes while it is read
+raises ``SourceChanged`` at the next read."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol, TextIO
 
 from django.utils.translation import gettext as _
 
+from partnerdesk.core.limits import JSON_DEPTH_MAX, value_depth
+
 READ_SIZE = 1 << 20
 _DECODER = json.JSONDecoder()
 _WHITE_SPACE = re.compile(r"[ \t\n\r]*")
+# A string whole (so brackets inside it are not counted), or one bracket.
+_STRUCTURE = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 class MalformedJSON(Exception):
@@ -25,8 +34,25 @@ class MalformedJSON(Exception):
         super().__init__(f"{message}: line {line} column {column}")
 
 
+class TooDeep(MalformedJSON):
+    """Arrays and objects nested deeper than ``JSON_DEPTH_MAX``, the first one too deep
+    at ``line`` and ``column``."""
+
+    def __init__(self, line: int, column: int) -> None:
+        super().__init__(
+            _("arrays and objects nested deeper than %(limit)d levels") % {"limit": JSON_DEPTH_MAX},
+            line,
+            column,
+        )
+
+
 class SourceChanged(Exception):
-    """The file changed between the check and the writing."""
+    """The file changed between the check and the writing, or while either read it.
+    ``written``: how many organizations had been written by then (each one whole)."""
+
+    def __init__(self, written: int = 0) -> None:
+        self.written = written
+        super().__init__(f"the source changed ({written} organizations written)")
 
 
 class ImportSource(Protocol):
@@ -82,7 +108,7 @@ class FileSource:
     def organizations(self) -> Iterator[Any]:
         self._check_unchanged()
         self._stream.seek(0)
-        scanner = _Scanner(self._stream)
+        scanner = _Scanner(self._stream, after_read=self._check_unchanged)
         if scanner.peek() != "{":
             self._outline = scanner.value()
         else:
@@ -107,9 +133,9 @@ class FileSource:
             scanner.expect(":", "Expecting ':' delimiter")
             if key == "organizations" and scanner.peek() == "[":
                 outline[key] = []
-                yield from scanner.array_items()
+                yield from scanner.array_items(depth=2)
             else:
-                outline[key] = scanner.value()
+                outline[key] = scanner.value(depth=1)
             if scanner.peek() == "}":
                 scanner.advance()
                 return
@@ -120,14 +146,16 @@ class _Scanner:
     """A window on the text: values are decoded whole by ``json``'s C decoder, and only the
     current one (plus one read's worth) is held in memory."""
 
-    def __init__(self, stream: TextIO) -> None:
+    def __init__(self, stream: TextIO, after_read: Callable[[], None] = lambda: None) -> None:
         self._stream = stream
+        self._after_read = after_read
         self._text = ""
         self._at = 0
         self._line, self._column = 1, 0  # where _text[0] is in the file
 
     def _read_more(self, size: int | None = None) -> bool:
         chunk = self._stream.read(size or READ_SIZE)
+        self._after_read()
         if not chunk:
             return False
         done = self._text[: self._at]
@@ -168,8 +196,10 @@ class _Scanner:
         if self.peek():
             raise self.error("Extra data")
 
-    def value(self) -> Any:
+    def value(self, depth: int = 0) -> Any:
+        """The next value, which sits inside ``depth`` arrays and objects."""
         self.peek()
+        room = JSON_DEPTH_MAX - depth
         while True:
             try:
                 value, end = _DECODER.raw_decode(self._text, self._at)
@@ -179,18 +209,46 @@ class _Scanner:
                 if self._read_more(max(READ_SIZE, len(self._text))):
                     continue
                 raise self.error(error.msg, error.pos) from None
+            except RecursionError:
+                # Hundreds deep already; the brackets that did it are in the window.
+                raise self._too_deep(room) from None
             # A number that ends the window may go on in the next read.
             if end < len(self._text) or not self._read_more():
-                self._at = end
-                return value
+                break
+        # Counting brackets is C-speed; only a value with many walks its tree.
+        brackets = self._text.count("[", self._at, end) + self._text.count("{", self._at, end)
+        if brackets > room and value_depth(value) > room:
+            raise self._too_deep(room)
+        self._at = end
+        return value
 
-    def array_items(self) -> Iterator[Any]:
+    def _too_deep(self, room: int) -> TooDeep:
+        """Placed at the first bracket that goes deeper than ``room`` (an error path: a
+        scan in Python, of this value only)."""
+        at = self._at
+        depth = 0
+        for match in _STRUCTURE.finditer(self._text, at):
+            token = match.group()
+            if token in "[{":
+                depth += 1
+                if depth > room:
+                    at = match.start()
+                    break
+            elif token in "]}":
+                depth -= 1
+                if depth <= 0:
+                    break
+        self._at = at
+        return TooDeep(*self.location())
+
+    def array_items(self, depth: int) -> Iterator[Any]:
+        """The items of the array that starts here, which sits inside ``depth - 1``."""
         self.advance()
         if self.peek() == "]":
             self.advance()
             return
         while True:
-            yield self.value()
+            yield self.value(depth)
             if self.peek() == "]":
                 self.advance()
                 return

@@ -1,18 +1,25 @@
 """The import's check: every organization against the schema and the rules, one at a
 time, and the checks across records, which keep only where each partner ID and e-mail
-address was first seen."""
+address was first seen. It only reads: no lock is taken, whatever the file's size.
+
+E-mail addresses are compared as ``core.emails`` spells them (the schema spells the
+file's so); a stored address spelled otherwise (an account from before addresses were
+normalized, ``Dan@Example.com``) is still the same person, and the writing re-spells it."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pydantic
+from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from partnerdesk.accounts.models import User
 from partnerdesk.core import sql
+from partnerdesk.core.emails import email_normalized
 from partnerdesk.core.exceptions import ValidationFailed
 from partnerdesk.onboarding.reader import ImportSource
 from partnerdesk.partners.import_schema import ImportFile, OrganizationIn, error_path
@@ -24,12 +31,28 @@ Problem = dict[str, str]
 
 @dataclass
 class CheckedImport:
-    """What the check learnt: how many organizations there are, and which of their
-    partner IDs and e-mail addresses are stored already (the rest are new)."""
+    """What the check learnt: how many organizations there are, which of their partner
+    IDs and (normalized) e-mail addresses are stored already (the rest are new), and the
+    stored spelling of each address that is not stored normalized."""
 
     count: int = 0
     stored_partner_ids: set[str] = field(default_factory=set)
     stored_emails: set[str] = field(default_factory=set)
+    stored_spellings: dict[str, list[str]] = field(default_factory=dict)
+
+    def spellings(self, email: str) -> list[str]:
+        """How a normalized address may be stored: as it is, or as it was once typed."""
+        return [email, *self.stored_spellings.get(email, ())]
+
+
+def _spelled_otherwise() -> dict[str, list[str]]:
+    """Stored addresses that are not normalized (none, unless written around the
+    accounts' manager): one scan of the users, once per import."""
+    spellings: dict[str, list[str]] = defaultdict(list)
+    for email in User.objects.exclude(email=Lower("email")).values_list("email", flat=True):
+        if email_normalized(email) != email:
+            spellings[email_normalized(email)].append(email)
+    return dict(spellings)
 
 
 def import_validate(
@@ -38,7 +61,7 @@ def import_validate(
     """Go through the whole source; raise ``ValidationFailed`` with every problem in it.
     ``checked`` hears of each chunk done."""
     problems: list[Problem] = []
-    result = CheckedImport()
+    result = CheckedImport(stored_spellings=_spelled_otherwise())
     across = _CrossRecordChecks(problems, result)
     for chunk in sql.batched(enumerate(source.organizations()), CHUNK):
         for index, raw in chunk:
@@ -161,11 +184,23 @@ class _CrossRecordChecks:
         self._unchecked_partner_ids.clear()
         for chunk in sql.batched(self._unchecked, CHUNK):
             claimed = {email: (partner_id, path) for email, partner_id, path in chunk}
-            for email, partner_id, is_staff in User.objects.filter(
-                email__in=list(claimed)
-            ).values_list("email", "organization__partner_id", "is_staff"):
+            spellings = [s for email in claimed for s in self._result.spellings(email)]
+            stored: dict[str, list[tuple[str, str | None, bool]]] = defaultdict(list)
+            for row in User.objects.filter(email__in=spellings).values_list(
+                "email", "organization__partner_id", "is_staff"
+            ):
+                stored[email_normalized(row[0])].append(row)
+            for email, rows in stored.items():
                 self._result.stored_emails.add(email)
                 importing, path = claimed[email]
+                if len(rows) > 1:
+                    self._fail(
+                        path,
+                        _("this address is stored more than once, spelled %(spellings)s")
+                        % {"spellings": ", ".join(sorted(row[0] for row in rows))},
+                    )
+                    continue
+                _email, partner_id, is_staff = rows[0]
                 if partner_id is None and is_staff:
                     self._fail(path, _("this address belongs to an operator account"))
                 elif partner_id is not None and partner_id != importing:

@@ -1,10 +1,16 @@
-"""The import's writing, a chunk of checked organizations at a time: the new ones in
-bulk, the rest compared with what is stored and changed only where they differ."""
+"""The import's writing, a chunk of checked organizations at a time: first, reading
+only, which are new, which differ from what is stored and which are unchanged (those
+are only counted: a re-import of an unchanged file takes no lock); then the new ones in
+bulk and the changed ones one by one, in short transactions (``pacing``). Each
+transaction holds whole organizations — the organization, its memberships, users,
+customers and its entitlements derived — so a crash between two leaves nothing half
+written, and running the same file again completes the rest."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,8 +21,10 @@ from partnerdesk.accounts.models import User
 from partnerdesk.accounts.roles import ROLE_FIELDS
 from partnerdesk.benefits.services import entitlements_open_many, entitlements_sync
 from partnerdesk.core import sql
+from partnerdesk.core.emails import email_normalized
+from partnerdesk.onboarding.pacing import GROUP_MAX, Pacer
 from partnerdesk.onboarding.validation import CheckedImport
-from partnerdesk.partners.import_schema import OrganizationIn
+from partnerdesk.partners.import_schema import MembershipIn, OrganizationIn, UserIn
 from partnerdesk.partners.models import Customer, Membership, Organization
 
 
@@ -29,12 +37,19 @@ class ImportSummary:
     )
     entitlements_synced: int = 0
 
+    transactions: int = 0
+    longest_transaction: float = 0.0  # seconds
+
     def count(self, kind: str, outcome: str, number: int = 1) -> None:
         self.counts[kind][outcome] += number
 
     @property
     def changed_anything(self) -> bool:
         return any(c["created"] or c["updated"] for c in self.counts.values())
+
+    @property
+    def organizations_written(self) -> int:
+        return self.counts["organizations"]["created"] + self.counts["organizations"]["updated"]
 
 
 def _organization_values(item: OrganizationIn) -> dict[str, Any]:
@@ -48,34 +63,135 @@ def _organization_values(item: OrganizationIn) -> dict[str, Any]:
     }
 
 
-class ImportWriter:
-    """Writes the checked organizations, a chunk at a time: the new ones in bulk, the
-    rest compared with what is stored and changed only where they differ."""
+@dataclass
+class _Stored:
+    """What is stored of a chunk's known organizations, by partner ID and by address."""
 
-    def __init__(self, *, competency_ids: dict[str, int], checked: CheckedImport) -> None:
+    organizations: dict[str, Organization] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)  # by normalized address
+    memberships: dict[int, list[Membership]] = field(default_factory=lambda: defaultdict(list))
+    customers: dict[int, list[Customer]] = field(default_factory=lambda: defaultdict(list))
+
+    def knows(self, item: OrganizationIn) -> bool:
+        return item.partner_id in self.organizations or any(
+            u.email in self.users for u in item.users
+        )
+
+
+class ImportWriter:
+    """Writes the checked organizations, a chunk at a time (see the module)."""
+
+    def __init__(
+        self, *, competency_ids: dict[str, int], checked: CheckedImport, pacer: Pacer | None = None
+    ) -> None:
         self.summary = ImportSummary()
         self._competency_ids = competency_ids
+        self._pacer = pacer or Pacer()
         # What the check found stored; anything else is new, so the common case of a
-        # first import looks nothing up (a lookup by a list of a thousand values into a
-        # table grown in this same transaction is a sequential scan on PostgreSQL,
-        # which has no statistics on it yet).
-        self._stored_partner_ids = checked.stored_partner_ids
-        self._stored_emails = checked.stored_emails
+        # first import looks nothing up.
+        self._checked = checked
         # One unusable hash for every new user: they cannot sign in until they set one.
         self._unusable_password = make_password(None)
+        self._writing_new = True
+
+    def chunk_size(self) -> int:
+        """How many organizations to read (and parse, outside any transaction) for the
+        next ``write``: as many new ones as fit one transaction, or, while they are all
+        stored already (a re-import), a thousand."""
+        return self._pacer.fits("new") if self._writing_new else GROUP_MAX
 
     def write(self, items: list[OrganizationIn]) -> None:
-        partner_ids = [o.partner_id for o in items if o.partner_id in self._stored_partner_ids]
-        emails = [u.email for o in items for u in o.users if u.email in self._stored_emails]
-        existing = Organization.objects.in_bulk(partner_ids, field_name="partner_id")
-        users = User.objects.in_bulk(emails, field_name="email")
-        fresh, known = [], []
+        fresh, changed = self._sorted_out(items)
+        self._writing_new = bool(fresh)
+        for group in self._pacer.groups(fresh, "new"):
+            with self._transaction("new", group):
+                self._insert_new(group)
+        for group in self._pacer.groups(changed, "changed"):
+            with self._transaction("changed", group):
+                self._update_known(group, stored=self._stored(group))
+
+    @contextmanager
+    def _transaction(self, kind: str, group: list[OrganizationIn]) -> Iterator[None]:
+        """The pacer's transaction; the counts go back to what they were if it rolls back."""
+        before = {name: counts.copy() for name, counts in self.summary.counts.items()}
+        synced = self.summary.entitlements_synced
+        try:
+            with self._pacer.transaction(kind, len(group)):
+                yield
+        except BaseException:
+            self.summary.counts, self.summary.entitlements_synced = before, synced
+            raise
+        self.summary.transactions = self._pacer.transactions
+        self.summary.longest_transaction = self._pacer.longest
+
+    def _sorted_out(
+        self, items: list[OrganizationIn]
+    ) -> tuple[list[OrganizationIn], list[OrganizationIn]]:
+        """The new and the changed organizations; the unchanged ones are counted. Reads
+        only, outside any transaction: deciding takes no lock (the changed ones are read
+        again, locked, when they are written)."""
+        stored = self._stored(items)
+        fresh, changed = [], []
         for item in items:
-            taken = item.partner_id in existing or any(u.email in users for u in item.users)
-            (known if taken else fresh).append(item)
-        self._insert_new(fresh)
-        if known:
-            self._update_known(known, existing=existing, users=users)
+            if not stored.knows(item):
+                fresh.append(item)
+            elif self._differs(item, stored):
+                changed.append(item)
+            else:
+                self.summary.count("organizations", "unchanged")
+                self.summary.count("memberships", "unchanged", len(item.memberships))
+                self.summary.count("users", "unchanged", len(item.users))
+                self.summary.count("customers", "unchanged", len(item.customers))
+        return fresh, changed
+
+    def _stored(self, items: list[OrganizationIn]) -> _Stored:
+        checked = self._checked
+        partner_ids = [o.partner_id for o in items if o.partner_id in checked.stored_partner_ids]
+        spellings = [
+            spelling
+            for o in items
+            for u in o.users
+            if u.email in checked.stored_emails
+            for spelling in checked.spellings(u.email)
+        ]
+        stored = _Stored()
+        if not partner_ids and not spellings:
+            return stored
+        stored.organizations = Organization.objects.in_bulk(partner_ids, field_name="partner_id")
+        stored.users = {
+            email_normalized(user.email): user for user in User.objects.filter(email__in=spellings)
+        }
+        organization_ids = [o.pk for o in stored.organizations.values()]
+        for m in Membership.objects.filter(organization_id__in=organization_ids):
+            stored.memberships[m.organization_id].append(m)
+        for c in Customer.objects.filter(organization_id__in=organization_ids):
+            stored.customers[c.organization_id].append(c)
+        return stored
+
+    def _differs(self, item: OrganizationIn, stored: _Stored) -> bool:
+        organization = stored.organizations.get(item.partner_id)
+        if organization is None or organization.entitlements_synced_on is None:
+            return True
+        if _differing(organization, _organization_values(item)):
+            return True
+        memberships = {_membership_key(m): m for m in stored.memberships[organization.pk]}
+        for m in item.memberships:
+            membership = memberships.get(self._key(m))
+            if membership is None or membership.ends != m.ends:
+                return True
+        for u in item.users:
+            user = stored.users.get(u.email)
+            if user is None or _differing(user, _user_values(u, organization.pk)):
+                return True
+        customers = {c.tenant_id: c for c in stored.customers[organization.pk]}
+        for c in item.customers:
+            customer = customers.get(c.tenant_id)
+            if customer is None or customer.name != c.name:
+                return True
+        return False
+
+    def _key(self, m: MembershipIn) -> tuple:
+        return (m.offer, self._competency_ids.get(m.competency or ""), m.starts)
 
     def _insert_new(self, items: list[OrganizationIn]) -> None:
         """The common case of a first import: a handful of statements per thousand
@@ -90,7 +206,7 @@ class ImportWriter:
             returning=True,
         )
         organizations = [
-            _stored(Organization(pk=pk, partner_id=item.partner_id, **v))
+            _as_stored(Organization(pk=pk, partner_id=item.partner_id, **v))
             for pk, item, v in zip(pks, items, values, strict=True)
         ]
         memberships = [
@@ -111,7 +227,7 @@ class ImportWriter:
             returning=True,
         )
         for pk, m in zip(pks, memberships, strict=True):
-            _stored(m).pk = pk
+            _as_stored(m).pk = pk
         role_fields = tuple(ROLE_FIELDS.values())
         user_rows = [
             (
@@ -144,35 +260,22 @@ class ImportWriter:
             organizations=organizations, memberships=memberships
         )
 
-    def _update_known(
-        self,
-        items: list[OrganizationIn],
-        *,
-        existing: dict[str, Organization],
-        users: dict[str, User],
-    ) -> None:
-        organization_ids = [o.pk for o in existing.values()]
-        memberships: dict[int, list[Membership]] = defaultdict(list)
-        for m in Membership.objects.filter(organization_id__in=organization_ids):
-            memberships[m.organization_id].append(m)
-        customers: dict[int, list[Customer]] = defaultdict(list)
-        for c in Customer.objects.filter(organization_id__in=organization_ids):
-            customers[c.organization_id].append(c)
+    def _update_known(self, items: list[OrganizationIn], *, stored: _Stored) -> None:
         for item in items:
             values = _organization_values(item)
             organization, _outcome = self._upsert(
                 kind="organizations",
-                instance=existing.get(item.partner_id),
+                instance=stored.organizations.get(item.partner_id),
                 values=values,
                 create=lambda item=item, values=values: Organization.objects.create(
                     partner_id=item.partner_id, **values
                 ),
             )
             memberships_changed = self._upsert_memberships(
-                item, organization, memberships[organization.pk]
+                item, organization, stored.memberships[organization.pk]
             )
-            self._upsert_users(item, organization, users)
-            self._upsert_customers(item, organization, customers[organization.pk])
+            self._upsert_users(item, organization, stored.users)
+            self._upsert_customers(item, organization, stored.customers[organization.pk])
             if memberships_changed or organization.entitlements_synced_on is None:
                 entitlements_sync(organization=organization)
                 self.summary.entitlements_synced += 1
@@ -199,13 +302,13 @@ class ImportWriter:
     def _upsert_memberships(
         self, item: OrganizationIn, organization: Organization, stored: list[Membership]
     ) -> bool:
-        by_key = {(m.offer, m.competency_id, m.starts): m for m in stored}
+        by_key = {_membership_key(m): m for m in stored}
         changed = False
         for m in item.memberships:
             competency_id = self._competency_ids.get(m.competency or "")
             _membership, outcome = self._upsert(
                 kind="memberships",
-                instance=by_key.get((m.offer, competency_id, m.starts)),
+                instance=by_key.get(self._key(m)),
                 values={"ends": m.ends},
                 create=lambda m=m, competency_id=competency_id: Membership.objects.create(
                     organization=organization,
@@ -222,17 +325,12 @@ class ImportWriter:
         self, item: OrganizationIn, organization: Organization, users: dict[str, User]
     ) -> None:
         for u in item.users:
-            values = {
-                "organization_id": organization.pk,
-                "name": u.name,
-                "account_type": u.account_type,
-                **{field: role.value in u.roles for role, field in ROLE_FIELDS.items()},
-            }
+            values = _user_values(u, organization.pk)
             users[u.email], _outcome = self._upsert(
                 kind="users",
                 instance=users.get(u.email),
                 values=values,
-                create=lambda u=u, values=values: _new_user(u.email, values),
+                create=lambda values=values: _new_user(values),
             )
 
     def _upsert_customers(
@@ -250,22 +348,42 @@ class ImportWriter:
             )
 
 
-def _stored(instance: models.Model) -> Any:
+def _as_stored(instance: models.Model) -> Any:
     """Mark an instance built here for a row just inserted as the database's own."""
     instance._state.adding = False
     instance._state.db = connection.alias
     return instance
 
 
+def _differing(instance: models.Model, values: dict[str, Any]) -> list[str]:
+    return [name for name, value in values.items() if getattr(instance, name) != value]
+
+
 def _assign(instance: models.Model, values: dict[str, Any]) -> bool:
-    changed = [name for name, value in values.items() if getattr(instance, name) != value]
+    changed = _differing(instance, values)
     for name in changed:
         setattr(instance, name, values[name])
     return bool(changed)
 
 
-def _new_user(email: str, values: dict[str, Any]) -> User:
-    user = User(email=email, **values)
+def _membership_key(m: Membership) -> tuple:
+    return (m.offer, m.competency_id, m.starts)
+
+
+def _user_values(u: UserIn, organization_id: int) -> dict[str, Any]:
+    """Everything the import sets on a user; the address too, so one stored spelled
+    otherwise (``Dan@Example.com``) is stored normalized from now on."""
+    return {
+        "email": u.email,
+        "organization_id": organization_id,
+        "name": u.name,
+        "account_type": u.account_type,
+        **{field: role.value in u.roles for role, field in ROLE_FIELDS.items()},
+    }
+
+
+def _new_user(values: dict[str, Any]) -> User:
+    user = User(**values)
     user.set_unusable_password()
     user.save()
     return user

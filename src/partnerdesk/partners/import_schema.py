@@ -1,15 +1,78 @@
-"""The import file's shape (CONTRACT.md), checked before anything is written."""
+"""The import file's shape (CONTRACT.md), checked before anything is written.
+
+Every text is one line: NUL and the other control characters are refused at the field's
+path (``organizations[3].name``), with where in the value the character is; lengths are
+``core.limits``' (the models' ``max_length``). E-mail addresses are stored and compared
+as ``core.emails`` spells them, so ``DAN@Example.com`` is ``dan@example.com``."""
 
 from __future__ import annotations
 
 import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    StringConstraints,
+)
+from pydantic_core import PydanticCustomError
 
 from partnerdesk.accounts.roles import Role
+from partnerdesk.core.emails import email_normalized
+from partnerdesk.core.limits import (
+    EMAIL_MAX,
+    NAME_MAX,
+    forbidden_character,
+    forbidden_character_message,
+)
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+TENANT_ID_MAX = 64  # Customer.tenant_id
+
+
+def _one_line(value: Any) -> Any:
+    """Before anything else (stripping included), so the position is the file's own."""
+    if isinstance(value, str):
+        index = forbidden_character(value)
+        if index is not None:
+            raise PydanticCustomError(
+                "control_character",
+                "{message}",
+                {"message": forbidden_character_message(value, index)},
+            )
+    return value
+
+
+def _valid_email(value: str) -> str:
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    value = email_normalized(value)
+    try:
+        validate_email(value)
+    except ValidationError as error:
+        raise ValueError("not a valid e-mail address") from error
+    return value
+
+
+def _valid_email_or_blank(value: str) -> str:
+    return _valid_email(value) if value.strip() else ""
+
+
+OneLine = BeforeValidator(_one_line)
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX), OneLine
+]
+OptionalText = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=NAME_MAX), OneLine
+]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=EMAIL_MAX),
+    AfterValidator(_valid_email),
+    OneLine,
+]
 RoleCode = Literal[tuple(r.value for r in Role)]  # type: ignore[valid-type]
 
 
@@ -25,37 +88,34 @@ class MembershipIn(_Strict):
 
 
 class UserIn(_Strict):
-    email: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254)]
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
+    email: Email
+    name: OptionalText = ""
     account_type: Literal["work", "personal"] = "work"
     roles: list[RoleCode] = []
-
-    @field_validator("email")
-    @classmethod
-    def _valid_email(cls, value: str) -> str:
-        from django.core.exceptions import ValidationError
-        from django.core.validators import validate_email
-
-        try:
-            validate_email(value)
-        except ValidationError as error:
-            raise ValueError("not a valid e-mail address") from error
-        return value
 
 
 class CustomerIn(_Strict):
     name: Text
-    tenant_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    tenant_id: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=TENANT_ID_MAX),
+        OneLine,
+    ]
 
 
 class ContactIn(_Strict):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] = ""
-    email: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, max_length=254)]
+    name: OptionalText = ""
+    email: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, max_length=EMAIL_MAX),
+        AfterValidator(_valid_email_or_blank),
+        OneLine,
+    ]
 
 
 class OrganizationIn(_Strict):
     partner_id: Annotated[
-        str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Za-z-]{1,32}$")
+        str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9A-Za-z-]{1,32}$"), OneLine
     ]
     name: Text
     programs: list[Literal["mpn", "csp"]]

@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy, ngettext
 from tqdm import tqdm
 
 from partnerdesk.core.exceptions import ValidationFailed
-from partnerdesk.onboarding.reader import FileSource, MalformedJSON, SourceChanged
-from partnerdesk.onboarding.services import ImportProgress, partners_import
+from partnerdesk.onboarding.reader import FileSource, MalformedJSON, SourceChanged, TooDeep
+from partnerdesk.onboarding.services import ImportInterrupted, ImportProgress, partners_import
 
 KIND_LABELS = {
     "organizations": gettext_lazy("Organizations"),
@@ -24,7 +24,9 @@ KIND_LABELS = {
 class Command(BaseCommand):
     help = (
         "Import partner organizations, memberships, users and CSP customers from a JSON file. "
-        "The whole file is validated first; on any error nothing is written."
+        "The whole file is validated first; on any error nothing is written. Then it is "
+        "written in short transactions of whole organizations, so the portal and the API "
+        "keep writing meanwhile; if it stops part-way, run it again to complete it."
     )
 
     def add_arguments(self, parser):
@@ -55,6 +57,19 @@ class Command(BaseCommand):
             ) from None
         except UnicodeDecodeError:
             raise CommandError(_("%(file)s is not UTF-8 text.") % {"file": file}) from None
+        except TooDeep as error:
+            raise CommandError(
+                _(
+                    "%(file)s nests %(error)s at line %(line)d, column %(column)d; "
+                    "nothing was written."
+                )
+                % {
+                    "file": file,
+                    "error": error.message,
+                    "line": error.line,
+                    "column": error.column,
+                }
+            ) from None
         except MalformedJSON as error:
             raise CommandError(
                 _("%(file)s is not valid JSON: %(error)s at line %(line)d, column %(column)d")
@@ -65,10 +80,18 @@ class Command(BaseCommand):
                     "column": error.column,
                 }
             ) from None
-        except SourceChanged:
+        except SourceChanged as error:
+            raise CommandError(self._source_changed(file, error.written)) from None
+        except ImportInterrupted as error:
             raise CommandError(
-                _("%(file)s changed while it was being imported; nothing was written.")
-                % {"file": file}
+                ngettext(
+                    "The database refused a write (%(reason)s) after %(count)d organization "
+                    "was written, whole; run the import again to complete it.",
+                    "The database refused a write (%(reason)s) after %(count)d organizations "
+                    "were written, each whole; run the import again to complete it.",
+                    error.written,
+                )
+                % {"reason": error.reason, "count": error.written}
             ) from None
         finally:
             progress.close()
@@ -85,6 +108,29 @@ class Command(BaseCommand):
             )
         if not summary.changed_anything:
             self.stdout.write(_("Nothing changed."))
+        if options["verbosity"] >= 2:
+            self.stdout.write(
+                ngettext(
+                    "Written in %(count)d transaction, the longest %(seconds).3f s.",
+                    "Written in %(count)d transactions, the longest %(seconds).3f s.",
+                    summary.transactions,
+                )
+                % {"count": summary.transactions, "seconds": summary.longest_transaction}
+            )
+
+    @staticmethod
+    def _source_changed(file: str, written: int) -> str:
+        if not written:
+            return _("%(file)s changed while it was being imported; nothing was written.") % {
+                "file": file
+            }
+        return ngettext(
+            "%(file)s changed while it was being imported, after %(count)d organization "
+            "was written, whole; check the file and run the import again.",
+            "%(file)s changed while it was being imported, after %(count)d organizations "
+            "were written, each whole; check the file and run the import again.",
+            written,
+        ) % {"file": file, "count": written}
 
     def _open(self, file: str) -> TextIO:
         """The file, read twice by the import (checked, then written): standard input is
