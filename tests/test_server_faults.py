@@ -44,6 +44,7 @@ def wait_until(
         time.sleep(0.05)
 
 
+@pytest.mark.slow  # a load of 12 clients (15-25 s)
 def test_a_killed_server_leaves_the_ledger_whole(transactional_db):
     organization = OrganizationFactory()
     membership(organization, "gold", CLOUD)  # product support 20, cloud support unlimited

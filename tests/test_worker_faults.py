@@ -137,6 +137,7 @@ def assert_completed_once(activations: list[Activation]) -> None:
     assert check.returncode == 0, check.stdout + check.stderr
 
 
+@pytest.mark.slow  # 150 activations (20-40 s)
 def test_a_killed_worker_leaves_every_activation_completed_exactly_once(transactional_db, settings):
     settings.PARTNERDESK_ACTIVATION_DELAY = 0
     pending_activations(ACTIVATIONS)
@@ -230,6 +231,61 @@ def test_a_task_killed_mid_run_is_run_again_by_the_next_worker(
     recipients = Counter(m["to"] for m in read_mails(mail))
     assert set(recipients.values()) == {1}, recipients
     assert len(recipients) == 2  # the program contact and the activating admin
+
+
+def test_a_task_failing_on_a_transient_error_runs_again_a_bug_does_not(transactional_db, tmp_path):
+    from tests.worker_tasks import always_fails, locked_once
+
+    marker = tmp_path / "runs"
+    transient = locked_once.enqueue(str(marker))
+    bug = always_fails.enqueue()
+    worker = WorkerProcess(tmp_path / "worker.log", **FAST_RECLAIM)
+    try:
+        wait_until(
+            lambda: (
+                DBTaskResult.objects.filter(pk=transient.id, status="SUCCESSFUL").exists()
+                or worker.check_alive()
+            ),
+            within=30,
+            failure=lambda: f"not run again within 30 s:\n{worker.output()}",
+        )
+    finally:
+        assert worker.stop() == 0, worker.output()
+    again = DBTaskResult.objects.get(pk=transient.id)
+    assert again.return_value == 2 and len(again.worker_ids) == 2
+    assert "runs again in" in worker.output()
+    failed = DBTaskResult.objects.get(pk=bug.id)
+    assert failed.status == "FAILED" and len(failed.worker_ids) == 1
+
+
+def test_a_task_abandoned_too_often_is_failed_not_run_again(db, settings):
+    import datetime
+
+    from django.utils import timezone
+
+    from partnerdesk.core.reclaim import TASK_ABANDONED, tasks_reclaim_abandoned
+    from tests.worker_tasks import locked_once
+
+    settings.PARTNERDESK_TASK_RECLAIM_AFTER = 60
+    settings.PARTNERDESK_TASK_ATTEMPTS = 3
+    long_ago = timezone.now() - datetime.timedelta(minutes=2)
+    rows = {}
+    for name, runs, started in (("again", 2, long_ago), ("last", 3, long_ago), ("live", 1, None)):
+        result = locked_once.enqueue(name)
+        DBTaskResult.objects.filter(pk=result.id).update(
+            status="RUNNING",
+            started_at=started or timezone.now(),
+            worker_ids=[f"dead-{n}" for n in range(runs)],
+        )
+        rows[name] = result.id
+
+    assert tasks_reclaim_abandoned() == 1
+    assert tasks_reclaim_abandoned() == 0  # once only
+    state = {name: DBTaskResult.objects.get(pk=pk) for name, pk in rows.items()}
+    assert state["again"].status == "READY"
+    assert state["last"].status == "FAILED"
+    assert state["last"].exception_class_path == TASK_ABANDONED
+    assert state["live"].status == "RUNNING"  # within the grace period: left alone
 
 
 def sqlite_busy_timeout() -> float:

@@ -32,3 +32,24 @@ def complete_activation_slowly(activation_id: int, marker: str) -> bool:
 
         activation.new_access_id = stalled  # in this worker process only, which dies here
     return activation.activation_complete(activation_id=activation_id)
+
+
+@task()
+def locked_once(marker: str) -> int:
+    """Fails with SQLite's "database is locked" on its first run, succeeds after. Returns
+    the number of runs so far."""
+    from django.db import OperationalError
+
+    runs = Path(marker)
+    with runs.open("a") as f:
+        f.write("run\n")
+    count = len(runs.read_text().split())
+    if count == 1:
+        raise OperationalError("database is locked")
+    return count
+
+
+@task()
+def always_fails() -> None:
+    """A bug: running it again changes nothing."""
+    raise RuntimeError("a bug, not the database")
