@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from itertools import islice
 
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 
 from partnerdesk.accounts.models import User
 from partnerdesk.benefits.services import entitlements_sync
@@ -88,9 +88,10 @@ def partners_import(
     except (SourceChanged, MalformedJSON, UnicodeDecodeError) as error:
         # The second reading of what was checked whole can only fail if it changed.
         raise SourceChanged(writer.summary.organizations_written) from error
-    except DatabaseError as error:
+    except (DatabaseError, connection.Database.DatabaseError) as error:
+        # The driver's own too: bulk statements (COPY) go to it without Django's wrapper.
         raise ImportInterrupted(
-            written=writer.summary.organizations_written, reason=str(error).strip()
+            written=writer.summary.organizations_written, reason=" ".join(str(error).split())
         ) from error
     return writer.summary
 

@@ -60,7 +60,7 @@ class Command(BaseCommand):
         except TooDeep as error:
             raise CommandError(
                 _(
-                    "%(file)s nests %(error)s at line %(line)d, column %(column)d; "
+                    "%(file)s is refused: %(error)s (line %(line)d, column %(column)d); "
                     "nothing was written."
                 )
                 % {
@@ -83,16 +83,7 @@ class Command(BaseCommand):
         except SourceChanged as error:
             raise CommandError(self._source_changed(file, error.written)) from None
         except ImportInterrupted as error:
-            raise CommandError(
-                ngettext(
-                    "The database refused a write (%(reason)s) after %(count)d organization "
-                    "was written, whole; run the import again to complete it.",
-                    "The database refused a write (%(reason)s) after %(count)d organizations "
-                    "were written, each whole; run the import again to complete it.",
-                    error.written,
-                )
-                % {"reason": error.reason, "count": error.written}
-            ) from None
+            raise CommandError(self._interrupted(error.reason, error.written)) from None
         finally:
             progress.close()
             gc.unfreeze()
@@ -117,6 +108,20 @@ class Command(BaseCommand):
                 )
                 % {"count": summary.transactions, "seconds": summary.longest_transaction}
             )
+
+    @staticmethod
+    def _interrupted(reason: str, written: int) -> str:
+        if not written:
+            return _("The database refused a write (%(reason)s); nothing was written.") % {
+                "reason": reason
+            }
+        return ngettext(
+            "The database refused a write (%(reason)s) after %(count)d organization "
+            "was written, whole; run the import again to complete it.",
+            "The database refused a write (%(reason)s) after %(count)d organizations "
+            "were written, each whole; run the import again to complete it.",
+            written,
+        ) % {"reason": reason, "count": written}
 
     @staticmethod
     def _source_changed(file: str, written: int) -> str:
