@@ -159,15 +159,20 @@ def test_unknown_workload_and_mismatched_product(live_server, partner):
     customer = CustomerFactory(organization=partner)
     api = Api(live_server.url, UserFactory(organization=partner, is_admin_agent=True))
     before = written()
+    # A workload the catalog does not have is, like any object named that does not exist,
+    # not found, with the field's path.
     body = assert_refused(
         api.post("/support-requests", csp_body(customer.pk, "quantum")),
-        422,
-        "validation_error",
+        404,
+        "not_found",
         before,
     )
     assert body["errors"][0]["path"] == "workload"
     mismatch = csp_body(customer.pk, "azure") | {"product_id": product("Microsoft 365").pk}
-    assert_refused(api.post("/support-requests", mismatch), 422, "validation_error", before)
+    refused = assert_refused(
+        api.post("/support-requests", mismatch), 409, "product_not_entitled", before
+    )
+    assert "Azure" in refused["detail"]
 
 
 # --- paid plans --------------------------------------------------------------------------

@@ -363,7 +363,8 @@ def test_long_text_keeps_tabs_and_line_breaks(live_server, contoso):
     text = "Steps:\r\n\t1. install\n\t2. fail"
     created = api.post(
         "/support-requests",
-        request_body(product("SQL Server", "2022")) | {"description": text, "title": "\ttabbed"},
+        request_body(product("SQL Server", "2022"), contract(contoso))
+        | {"description": text, "title": "\ttabbed"},
     )
     assert created.status_code == 201, created.text
     assert created.json()["description"] == text
