@@ -147,6 +147,22 @@ LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:home"
 LOGOUT_REDIRECT_URL = "web:login"
 
+# --- Sign in with Microsoft (OpenID Connect through Authlib; accounts/oidc.py) ------------
+# Off (no button) unless the discovery URL and the client ID are set. Microsoft Entra,
+# work and personal accounts: https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration
+OIDC_DISCOVERY_URL = os.environ.get("OIDC_DISCOVERY_URL", "")
+OIDC_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
+OIDC_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+# Seconds to wait for the provider (discovery, keys, the code exchange).
+OIDC_TIMEOUT = float(os.environ.get("PARTNERDESK_OIDC_TIMEOUT", "10"))
+# Who may sign in with a password: everyone (`all`), or only operators (`operators`):
+# partner users then sign in with Microsoft only.
+PARTNERDESK_PASSWORD_SIGNIN = os.environ.get("PARTNERDESK_PASSWORD_SIGNIN", "all").strip().lower()
+if PARTNERDESK_PASSWORD_SIGNIN not in {"all", "operators"}:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("PARTNERDESK_PASSWORD_SIGNIN must be `all` or `operators`")
+
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("ru", _("Russian")), ("pl", _("Polish"))]
 LOCALE_PATHS = [PACKAGE_DIR / "locale"]

@@ -74,6 +74,19 @@ class User(AbstractBaseUser, PermissionsMixin):
         _("operator"), default=False, help_text=_("Vendor staff: may use the operations console.")
     )
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # Who the person is at "Sign in with Microsoft": Entra's `oid`, else the token's `sub`.
+    # Recorded at the first sign-in, so later ones find the user even if the address changed.
+    oidc_subject = models.CharField(
+        _("Microsoft account ID"),
+        max_length=255,
+        unique=True,
+        null=True,
+        blank=True,
+        help_text=_(
+            "Recorded at the first sign-in with Microsoft. Clear it to let the person link "
+            "another Microsoft account."
+        ),
+    )
 
     objects = UserManager()
 

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from partnerdesk.core.models import OrganizationScopedQuerySet, TimeStampedModel
+from partnerdesk.partners.tenants import tenant_id_normalized, validate_tenant_id
 
 
 class Offer(models.TextChoices):
@@ -47,6 +48,17 @@ class Organization(TimeStampedModel):
     in_csp = models.BooleanField(_("enrolled in CSP"), default=False)
     contact_name = models.CharField(_("program contact name"), max_length=200, blank=True)
     contact_email = models.EmailField(_("program contact e-mail"), blank=True)
+    # "Sign in with Microsoft" lets in work accounts of this tenant only (accounts.oidc).
+    tenant_id = models.CharField(
+        _("Microsoft Entra tenant ID"),
+        max_length=36,
+        blank=True,
+        validators=[validate_tenant_id],
+        help_text=_(
+            "The organization's directory (tenant) ID, a GUID. Work accounts sign in with "
+            "Microsoft only from this tenant."
+        ),
+    )
     # The last day entitlements were re-derived from memberships; lets reads catch a
     # membership that lapsed overnight without a query per request.
     entitlements_synced_on = models.DateField(null=True, blank=True, editable=False)
@@ -58,6 +70,10 @@ class Organization(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.partner_id})"
+
+    def clean(self) -> None:
+        super().clean()
+        self.tenant_id = tenant_id_normalized(self.tenant_id)
 
     @property
     def programs(self) -> list[str]:

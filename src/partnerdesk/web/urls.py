@@ -1,18 +1,23 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from partnerdesk.web import csp_views, dashboard_views, staff_views, support_views, views
+from partnerdesk.web import (
+    csp_views,
+    dashboard_views,
+    signin_views,
+    staff_views,
+    support_views,
+    views,
+)
 
 app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("language/", views.set_language, name="set_language"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="registration/login.html"),
-        name="login",
-    ),
+    path("login/", signin_views.PortalLoginView.as_view(), name="login"),
+    path("login/microsoft/", signin_views.microsoft_start, name="microsoft_start"),
+    path("login/microsoft/callback/", signin_views.microsoft_callback, name="microsoft_callback"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password-reset/",
