@@ -4,8 +4,10 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from partnerdesk.core.email_url import email_settings
 from partnerdesk.core.limits import REQUEST_BODY_MAX
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -178,9 +180,16 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 
+# E-mail: EMAIL_URL (smtp://, smtp+tls://, smtp+ssl://, console:; see core/email_url), or
+# a backend class named by DJANGO_EMAIL_BACKEND (the file backend in tests, with
+# DJANGO_EMAIL_FILE_PATH); both at once is an error; neither prints to the console.
+if os.environ.get("EMAIL_URL") and os.environ.get("DJANGO_EMAIL_BACKEND"):
+    raise ImproperlyConfigured("EMAIL_URL and DJANGO_EMAIL_BACKEND are both set: set one")
 EMAIL_BACKEND = os.environ.get(
     "DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
 )
+if os.environ.get("EMAIL_URL"):
+    globals().update(email_settings(os.environ["EMAIL_URL"]))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "partnerdesk@localhost")
 
 SESSION_COOKIE_HTTPONLY = True
