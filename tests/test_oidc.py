@@ -28,7 +28,7 @@ from partnerdesk.accounts.microsoft import (
 )
 from partnerdesk.accounts.models import AuditEvent, User
 from partnerdesk.accounts.oidc import issuer_expected
-from partnerdesk.partners.tenants import CONSUMER_TENANT_ID
+from partnerdesk.core.tenants import CONSUMER_TENANT_ID
 from tests.browser import CHROMIUM_ARGS, chromium_path, t
 from tests.factories import PASSWORD, OrganizationFactory, UserFactory
 from tests.helpers import free_port

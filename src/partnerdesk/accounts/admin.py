@@ -23,7 +23,7 @@ class UserAdmin(DjangoUserAdmin):
     autocomplete_fields = ["organization"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
-        (_("Person"), {"fields": ["name", "account_type", "language"]}),
+        (_("Person"), {"fields": ["name", "account_type", "language", "oidc_subject"]}),
         (
             _("Partner organization and roles"),
             {

@@ -22,7 +22,7 @@ from partnerdesk.accounts.audit import audit_record
 from partnerdesk.accounts.models import AccountType, User
 from partnerdesk.core.emails import email_normalized
 from partnerdesk.core.exceptions import ApplicationError
-from partnerdesk.partners.tenants import CONSUMER_TENANT_ID, tenant_id_normalized
+from partnerdesk.core.tenants import CONSUMER_TENANT_ID, tenant_id_normalized
 
 
 class SignInRefused(ApplicationError):

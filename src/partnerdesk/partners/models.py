@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from partnerdesk.core.models import OrganizationScopedQuerySet, TimeStampedModel
-from partnerdesk.partners.tenants import tenant_id_normalized, validate_tenant_id
+from partnerdesk.core.tenants import tenant_id_normalized, validate_tenant_id
 
 
 class Offer(models.TextChoices):
