@@ -283,13 +283,22 @@ AXES_USERNAME_FORM_FIELD = "username"
 # E-mail addresses are compared case-insensitively, so DAN@… and dan@… share one count.
 AXES_USERNAME_CALLABLE = "partnerdesk.accounts.signin.signin_username"
 
-# API rate limits per caller (ninja throttling); counters live in the cache, shared by all
-# processes when REDIS_URL is set, per process otherwise.
+# API rate limits per caller (ninja throttling, api/throttling.py): with REDIS_URL each
+# window is counted in Redis in one step, so a limit holds across every web process;
+# without it, in each process's own memory.
 PARTNERDESK_API_RATE = os.environ.get("PARTNERDESK_API_RATE", "6000/m")
 PARTNERDESK_API_ANON_RATE = os.environ.get("PARTNERDESK_API_ANON_RATE", "120/m")
+# No wait on Redis without an end: a Redis that does not answer is an error in seconds.
+REDIS_TIMEOUTS = {"socket_connect_timeout": 5, "socket_timeout": 5}
 if REDIS_URL:
+    # The cache (the catalog's version that every process compares, core/snapshot.py) is
+    # Redis too: one truth for all processes.
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "OPTIONS": REDIS_TIMEOUTS,
+        }
     }
 
 # --- Tasks that outlive their worker (`partnerdesk worker`; core/reclaim.py) -------------
