@@ -212,7 +212,7 @@ def test_a_work_account_of_another_tenant_is_refused(page, live_server, microsof
 
     expect(page.get_by_role("heading", level=1)).to_have_text(t("en", "Wrong organization"))
     expect(page.locator(".problem-detail")).to_contain_text(
-        "The Microsoft work account ben@contoso.example belongs to another organization's"
+        "The Microsoft work account ben@contoso.example is not in your partner organization's"
     )
     _signed_out(page, live_server.url)
     ben.refresh_from_db()

@@ -70,10 +70,10 @@ class WrongTenant(SignInRefused):
     def __init__(self, email: str) -> None:
         super().__init__(
             _(
-                "The Microsoft work account %(email)s belongs to another organization's "
-                "directory than your partner organization. Sign in with your account in "
-                "your organization's directory, or ask your program operator to record "
-                "your organization's tenant ID."
+                "The Microsoft work account %(email)s is not in your partner "
+                "organization's directory (tenant). Sign in with your account in your "
+                "organization's directory, or ask your program operator to record your "
+                "organization's tenant ID."
             )
             % {"email": email},
             email=email,
