@@ -29,7 +29,7 @@ from partnerdesk.accounts.microsoft import (
 from partnerdesk.accounts.models import AuditEvent, User
 from partnerdesk.accounts.oidc import issuer_expected
 from partnerdesk.core.tenants import CONSUMER_TENANT_ID
-from tests.browser import CHROMIUM_ARGS, chromium_path, t
+from tests.browser import CHROMIUM_ARGS, axe_violations, chromium_path, t
 from tests.factories import PASSWORD, OrganizationFactory, UserFactory
 from tests.helpers import free_port
 
@@ -302,6 +302,7 @@ def test_password_sign_in_refused_for_partner_users_under_operators(
 
     page.goto(live_server.url + "/login/")
     expect(page.get_by_role("button", name=t("en", "Sign in with Microsoft"))).to_be_visible()
+    expect(page.get_by_text(t("en", "Operators: sign in with your password."))).to_be_visible()
     page.locator("#id_username").fill("ann@contoso.example")
     page.locator("#id_password").fill(PASSWORD)
     page.locator("main form button[type=submit]").click()
@@ -315,6 +316,25 @@ def test_password_sign_in_refused_for_partner_users_under_operators(
     page.locator("#id_password").fill(PASSWORD)
     page.locator("main form button[type=submit]").click()
     expect(page).to_have_url(f"{live_server.url}/staff/requests/")
+
+
+@pytest.mark.browser
+def test_the_sign_in_pages_have_no_serious_accessibility_violations(
+    browser, live_server, microsoft
+):
+    context = browser.new_context(locale="en-US", bypass_csp=True)  # axe is injected inline
+    try:
+        page = context.new_page()
+        page.goto(live_server.url + "/login/")
+        expect(page.get_by_role("button", name=t("en", "Sign in with Microsoft"))).to_be_visible()
+        assert axe_violations(page) == []
+        page.goto(live_server.url + "/login/microsoft/callback/?code=forged&state=forged")
+        expect(
+            page.get_by_role("button", name=t("en", "Sign in with a different account"))
+        ).to_be_visible()
+        assert axe_violations(page) == []
+    finally:
+        context.close()
 
 
 # --- Without a browser --------------------------------------------------------------------
