@@ -57,6 +57,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files, before anything else spends time on them (hashed names: cached a year).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     # Before everything that can fail: under /api/ every answer is problem+json on error.
     "partnerdesk.api.middleware.ApiProblemsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -179,6 +181,28 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    # The Swagger UI that django-ninja ships, for /api/v1/docs (ninja is no installed app).
+    "partnerdesk.api.docs.SwaggerUIFinder",
+]
+# Without DEBUG: content-hashed, compressed copies that `partnerdesk serve` collects into
+# STATIC_ROOT (core/staticfiles.py). With DEBUG (development, the test suite): the files
+# as they are in the apps' folders.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "partnerdesk.core.staticfiles.HashedStaticFilesStorage"
+        )
+    },
+}
+# WhiteNoise also serves from the apps' folders what was not collected (a server started
+# without `partnerdesk serve`), under plain names and a short cache.
+WHITENOISE_USE_FINDERS = True
 
 # E-mail: EMAIL_URL (smtp://, smtp+tls://, smtp+ssl://, console:; see core/email_url), or
 # a backend class named by DJANGO_EMAIL_BACKEND (the file backend in tests, with

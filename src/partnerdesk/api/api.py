@@ -2,6 +2,7 @@ from django.conf import settings
 from ninja import NinjaAPI
 
 from partnerdesk.api.auth import BearerToken, PortalSession
+from partnerdesk.api.docs import OfflineSwagger
 from partnerdesk.api.problems import install_problem_handlers
 from partnerdesk.api.routers import benefits, customers, health, me, products, support
 from partnerdesk.api.throttling import ClientRate, UserRate
@@ -35,6 +36,7 @@ api = PartnerdeskAPI(
         UserRate(settings.PARTNERDESK_API_RATE),
         ClientRate(settings.PARTNERDESK_API_ANON_RATE),
     ],
+    docs=OfflineSwagger(),
     docs_url="/docs",
 )
 install_problem_handlers(api)

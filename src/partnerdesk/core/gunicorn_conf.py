@@ -2,7 +2,9 @@
 
     gunicorn -c python:partnerdesk.core.gunicorn_conf [--bind HOST:PORT] [--workers N]
 
-Options given on the command line win over the values here.
+Options given on the command line win over the values here. ``partnerdesk serve``
+(core/management/commands/serve.py) runs gunicorn with this module too, and adds the
+bind, the number of workers and the access log.
 
 Workers die with their master. gunicorn's workers notice a dead master only by polling
 their parent's pid, and then finish their in-flight requests first, holding the
@@ -29,6 +31,15 @@ wsgi_app = "partnerdesk.wsgi:application"
 # gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl):
 # two servers on one machine would share it, and a killed master leaves it behind.
 control_socket_disable = True
+# SIGTERM (a service manager's stop, a deploy): stop accepting, let each worker finish
+# the requests it has for up to this many seconds, then exit 0.
+graceful_timeout = 30
+# The combined log format, the time the request took, and the address a reverse proxy
+# forwarded for (PARTNERDESK_BEHIND_PROXY; "-" without one). Written only where an access
+# log is asked for: `partnerdesk serve` writes it to stdout.
+access_log_format = (
+    '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms "%({x-forwarded-for}i)s"'
+)
 
 _PR_SET_PDEATHSIG = 1
 
