@@ -6,7 +6,7 @@ PD     := $(BIN)/partnerdesk
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: demo test test-fast install dev messages lint check audit screenshots bench clean help
+.PHONY: demo test test-fast install dev messages lint check audit screenshots bench dist clean help
 
 help:
 	@echo "make demo   install, migrate, load demo data, serve http://$(HOST):$(PORT)"
@@ -35,16 +35,25 @@ messages: install
 	$(PD) compile-catalogs
 
 # The demo activates benefits after 20 s instead of 3 days, so a visitor sees the whole
-# flow; its worker runs beside the server and stops with it.
-DEMO_ENV := PARTNERDESK_ACTIVATION_DELAY=20 PARTNERDESK_PERIODIC_INTERVAL=10
+# flow; its worker runs beside the server and stops with it. It is served as in
+# production (`partnerdesk serve`, DEBUG off) but over plain http on this machine, so
+# without the redirect to https, and with a secret key of its own, made once in var/.
+DEMO_KEY := var/demo-secret-key
+DEMO_ENV := PARTNERDESK_ACTIVATION_DELAY=20 PARTNERDESK_PERIODIC_INTERVAL=10 \
+	DJANGO_DEBUG=0 PARTNERDESK_HTTPS=0 ALLOWED_HOSTS=$(HOST),127.0.0.1,localhost
 
-demo: install messages
+$(DEMO_KEY):
+	mkdir -p var
+	umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
+demo: install messages $(DEMO_KEY)
 	$(PD) migrate --noinput
 	$(PD) demo-data --write var/demo-partners.json
 	@echo "Serving http://$(HOST):$(PORT)/  (API: http://$(HOST):$(PORT)/api/v1/docs; Ctrl-C stops)"
-	@$(DEMO_ENV) $(PD) worker & worker=$$!; \
+	@export DJANGO_SECRET_KEY="$$(cat $(DEMO_KEY))"; \
+	  $(DEMO_ENV) $(PD) worker & worker=$$!; \
 	  trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	  $(DEMO_ENV) $(PD) runserver $(HOST):$(PORT) --noreload
+	  $(DEMO_ENV) $(PD) serve --bind $(HOST):$(PORT)
 
 lint: dev
 	$(BIN)/ruff check src tests bench
@@ -68,7 +77,7 @@ test-fast: dev messages
 
 # The pictures in docs/screenshots come from the browser journeys, in all three languages.
 screenshots: dev messages
-	PARTNERDESK_SCREENSHOTS=1 $(BIN)/pytest tests/test_browser.py -q
+	PARTNERDESK_SCREENSHOTS=1 $(BIN)/pytest tests/test_browser.py tests/test_api_docs.py -q
 
 # Not part of `make test`: throughput and latency, measured (see docs/benchmarks.md).
 bench: install messages
@@ -76,5 +85,11 @@ bench: install messages
 	$(BIN)/python -m pip install --quiet -e ".[bench]"
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
+# The sdist and the wheel in dist/, the wheel built from the sdist, with the catalogs
+# compiled into it (setup.py) and the static files; `partnerdesk serve` collects those.
+dist: dev
+	rm -rf dist
+	$(BIN)/python -m build --outdir dist
+
 clean:
-	rm -rf $(VENV) var build src/*.egg-info
+	rm -rf $(VENV) var build dist src/*.egg-info
