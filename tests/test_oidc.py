@@ -4,16 +4,19 @@ for Microsoft Entra ID; and the rules of linking, checked without a browser."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import selectors
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
+from django.db import connections
 from django.urls import reverse
 from playwright.sync_api import expect, sync_playwright
 
@@ -131,21 +134,61 @@ def microsoft(provider, settings):
     return provider
 
 
-@pytest.fixture(scope="session")
+# Playwright's sync API drives one instance per thread, and the other browser modules keep
+# theirs open in the main thread for the whole session: this module's Chromium lives in a
+# thread of its own, and each journey runs there (Django gives it its own connection).
+_browser_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="oidc-chromium")
+JOURNEY_DEADLINE = 240  # seconds; below pytest-timeout's 300, so the journey's error shows
+
+
+def _in_browser_thread(function, *args, timeout: float = JOURNEY_DEADLINE):
+    return _browser_thread.submit(function, *args).result(timeout=timeout)
+
+
+def journey(test):
+    """A browser test: its body runs in the browser's thread."""
+
+    @functools.wraps(test)
+    def run(*args, **kwargs):
+        def body():
+            try:
+                return test(*args, **kwargs)
+            finally:
+                connections.close_all()
+
+        return _in_browser_thread(body)
+
+    return pytest.mark.browser(run)
+
+
+@pytest.fixture(scope="module")
 def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield browser
+    def start():
+        playwright = sync_playwright().start()
+        return playwright, playwright.chromium.launch(
+            executable_path=chromium_path(), args=CHROMIUM_ARGS
+        )
+
+    playwright, browser = _in_browser_thread(start, timeout=60)
+    yield browser
+
+    def stop():
         browser.close()
+        playwright.stop()
+
+    _in_browser_thread(stop, timeout=60)
 
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
+    def open_page():
+        context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+        context.set_default_timeout(15_000)
+        return context, context.new_page()
+
+    context, page = _in_browser_thread(open_page, timeout=60)
     yield page
-    context.close()
+    _in_browser_thread(context.close, timeout=60)
 
 
 @pytest.fixture
@@ -172,7 +215,7 @@ def _signed_out(page, base_url: str) -> None:
     expect(page.locator("#user-menu")).to_have_count(0)
 
 
-@pytest.mark.browser
+@journey
 def test_sign_in_lands_on_the_dashboard_and_later_sign_ins_match_by_subject(
     page, live_server, microsoft, contoso
 ):
@@ -204,7 +247,7 @@ def test_sign_in_lands_on_the_dashboard_and_later_sign_ins_match_by_subject(
     expect(page.locator("#user-menu")).to_contain_text("ann.lee@contoso.example")
 
 
-@pytest.mark.browser
+@journey
 def test_a_work_account_of_another_tenant_is_refused(page, live_server, microsoft, contoso):
     ben = UserFactory(organization=contoso, email="ben@contoso.example")
 
@@ -219,7 +262,7 @@ def test_a_work_account_of_another_tenant_is_refused(page, live_server, microsof
     assert ben.oidc_subject is None
 
 
-@pytest.mark.browser
+@journey
 def test_a_tampered_state_is_refused(page, live_server, microsoft, contoso):
     UserFactory(organization=contoso, email="ann@contoso.example")
     tampering = False
@@ -251,7 +294,7 @@ def test_a_tampered_state_is_refused(page, live_server, microsoft, contoso):
     _signed_out(page, live_server.url)
 
 
-@pytest.mark.browser
+@journey
 def test_a_forged_callback_is_refused(page, live_server, microsoft):
     page.goto(live_server.url + "/login/microsoft/callback/?code=forged&state=forged")
 
@@ -259,7 +302,7 @@ def test_a_forged_callback_is_refused(page, live_server, microsoft):
     _signed_out(page, live_server.url)
 
 
-@pytest.mark.browser
+@journey
 def test_an_unknown_user_gets_the_no_account_page_and_signs_in_with_another_account(
     page, live_server, microsoft, contoso
 ):
@@ -280,7 +323,7 @@ def test_an_unknown_user_gets_the_no_account_page_and_signs_in_with_another_acco
     expect(page.get_by_role("heading", level=1)).to_have_text(t("en", "Dashboard"))
 
 
-@pytest.mark.browser
+@journey
 def test_a_personal_account_is_recorded_as_personal(page, live_server, microsoft):
     pat = UserFactory(email="pat@outlook.example", account_type="work")
 
@@ -292,7 +335,7 @@ def test_a_personal_account_is_recorded_as_personal(page, live_server, microsoft
     assert pat.oidc_subject == ACCOUNTS["pat"]["oid"]
 
 
-@pytest.mark.browser
+@journey
 def test_password_sign_in_refused_for_partner_users_under_operators(
     page, live_server, microsoft, settings, contoso
 ):
@@ -318,7 +361,7 @@ def test_password_sign_in_refused_for_partner_users_under_operators(
     expect(page).to_have_url(f"{live_server.url}/staff/requests/")
 
 
-@pytest.mark.browser
+@journey
 def test_the_sign_in_pages_have_no_serious_accessibility_violations(
     browser, live_server, microsoft
 ):
