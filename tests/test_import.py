@@ -716,7 +716,8 @@ def test_other_writers_get_the_lock_between_the_imports_transactions(tmp_path, t
     assert transactions > 1
     # Seen half-way: each transaction was committed on its own.
     assert any(0 < count < total for count in counts), sorted(counts)
-    assert len(waits) > 10 and max(waits) < 1.0, f"longest wait {max(waits):.3f} s"
+    longest = sorted(waits)[-5:]
+    assert len(waits) > 10 and max(waits) < 1.0, f"longest waits {longest}; {out.splitlines()[-1]}"
 
 
 def test_a_killed_import_leaves_whole_organizations_and_running_it_again_completes_it(

@@ -129,7 +129,7 @@ class ImportWriter:
     ) -> tuple[list[OrganizationIn], list[OrganizationIn]]:
         """The new and the changed organizations; the unchanged ones are counted. Reads
         only, outside any transaction: deciding takes no lock (the changed ones are read
-        again, locked, when they are written)."""
+        again inside the transaction that writes them)."""
         stored = self._stored(items)
         fresh, changed = [], []
         for item in items:
