@@ -1,4 +1,4 @@
-"""Many processes, one truth: two web servers (two gunicorn workers each) and two
+"""Many processes, one truth: two `partnerdesk serve` (two gunicorn workers each) and two
 `partnerdesk worker` processes on PostgreSQL and Redis (REDIS_URL: the task queue, and the
 cache that holds the rate limits and the catalog's version). Activations asked for
 through both servers complete exactly once, though both workers and their sweeps race for
@@ -9,7 +9,9 @@ has a deadline."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import secrets
 import subprocess
 import threading
 import time
@@ -37,7 +39,8 @@ from tests.factories import (
     product,
     token_for,
 )
-from tests.helpers import SCRIPT, ServerProcess, process_env
+from tests.helpers import SCRIPT, process_env
+from tests.serving import Served
 
 # A Redis database of this test's own (test_worker_faults uses 15): flushed before and after.
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -84,19 +87,23 @@ class Deployment:
 
     def __init__(self, tmp_path: Path) -> None:
         common = {
+            # As deployed: DEBUG off, a secret key of its own; plain http on this machine.
+            "DJANGO_DEBUG": "0",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "PARTNERDESK_HTTPS": "0",
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "PARTNERDESK_HOME": str(tmp_path),  # static files collected there, once
             "REDIS_URL": REDIS_URL,
             "PARTNERDESK_ACTIVATION_DELAY": "1",
             "PARTNERDESK_API_RATE": f"{RATE}/m",
             # Only the shared version in Redis can tell a process that the catalog changed.
             "PARTNERDESK_CATALOG_TTL": "3600",
         }
-        self.servers: list[ServerProcess] = []
+        self.servers: list[Served] = []
         self.workers: list[subprocess.Popen] = []
         self.logs = [tmp_path / f"worker-{n}.log" for n in range(2)]
         try:
-            for _ in range(2):
-                self.servers.append(ServerProcess(workers=2, threads=4, **common))
-            for log in self.logs:
+            for log in self.logs:  # first: they start while the servers do
                 with log.open("wb") as out:
                     self.workers.append(
                         subprocess.Popen(
@@ -115,6 +122,16 @@ class Deployment:
                             start_new_session=True,
                         )
                     )
+            serve = ["--workers=2", "--threads=4", "--log-level=warning"]
+            with ThreadPoolExecutor(max_workers=2) as pool:  # one collects, the other waits
+                starting = [
+                    pool.submit(Served, SCRIPT, *serve, env=process_env(**common)) for _ in range(2)
+                ]
+                for started in starting:
+                    with contextlib.suppress(Exception):  # raised again below
+                        self.servers.append(started.result())
+            if len(self.servers) < 2:
+                next(f for f in starting if f.exception()).result()
         except BaseException:
             self.stop()
             raise
@@ -133,8 +150,8 @@ class Deployment:
     def stop(self) -> None:
         for worker in self.workers:
             worker.terminate()
-        for server in self.servers:
-            server.stop()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(Served.stop, self.servers))
         for worker in self.workers:
             try:
                 worker.wait(timeout=20)
