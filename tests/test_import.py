@@ -846,3 +846,40 @@ def test_a_write_the_database_refuses_is_reported_not_a_traceback(tmp_path, caps
     assert 0 < written < total
     assert f"after {written} organizations were written, each whole" in str(raised.value)
     assert Membership.objects.count() == written
+
+
+def test_an_organization_tenant_id_is_a_guid_stored_lowercased_and_kept_when_left_out(
+    tmp_path, capsys
+):
+    bad = copy.deepcopy(GOOD)
+    bad["organizations"][0]["tenant_id"] = "contoso.onmicrosoft.com"
+    bad["organizations"][1]["tenant_id"] = "9188040d-6c67-4c5b-b112-36a304b66dad"
+    before = snapshot()
+
+    with pytest.raises(CommandError, match="nothing was written"):
+        run_import(write(tmp_path, bad), capsys)
+
+    err = capsys.readouterr().err
+    assert "organizations[0].tenant_id: not a tenant ID: a GUID like" in err
+    assert "organizations[1].tenant_id: this is the tenant of personal Microsoft accounts" in err
+    assert snapshot() == before
+
+    tenant = "3F2B8C1E-6A7D-4E55-9F0A-1B2C3D4E5F60"
+    good = copy.deepcopy(GOOD)
+    good["organizations"][0]["tenant_id"] = f" {tenant} "
+    run_import(write(tmp_path, good, "good.json"), capsys)
+    assert Organization.objects.get(partner_id="4711001").tenant_id == tenant.lower()
+    assert Organization.objects.get(partner_id="4711002").tenant_id == ""
+
+    # A file without the key (one written before it existed) leaves the tenant alone.
+    out, _ = run_import(write(tmp_path, GOOD, "without.json"), capsys)
+    assert "Nothing changed." in out
+    assert Organization.objects.get(partner_id="4711001").tenant_id == tenant.lower()
+
+    good["organizations"][0]["tenant_id"] = "0c9a7e52-1d3b-4f8e-a6b4-77c2d9e1f003"
+    out, _ = run_import(write(tmp_path, good, "moved.json"), capsys)
+    assert "Organizations: 0 created, 1 updated, 1 unchanged" in out
+    assert (
+        Organization.objects.get(partner_id="4711001").tenant_id
+        == "0c9a7e52-1d3b-4f8e-a6b4-77c2d9e1f003"
+    )

@@ -486,3 +486,28 @@ def test_a_linked_user_is_refused_once_its_organization_tenant_changes(db):
 
     with pytest.raises(WrongTenant):
         user_for_microsoft_sign_in(identity=_identity(oid="ann"))
+
+
+def test_the_admin_checks_and_normalizes_an_organization_tenant_id(admin_client):
+    organization = OrganizationFactory(name="Contoso")
+    url = reverse("admin:partners_organization_change", args=[organization.pk])
+    form = {
+        "partner_id": organization.partner_id,
+        "name": "Contoso",
+        "in_mpn": "on",
+        **{
+            f"{prefix}-{field}": value
+            for prefix in ("memberships", "customers")
+            for field, value in (("TOTAL_FORMS", 0), ("INITIAL_FORMS", 0))
+        },
+    }
+
+    refused = admin_client.post(url, {**form, "tenant_id": CONSUMER_TENANT_ID})
+    assert "this is the tenant of personal Microsoft accounts" in refused.content.decode()
+    refused = admin_client.post(url, {**form, "tenant_id": "contoso.onmicrosoft.com"})
+    assert "not a tenant ID" in refused.content.decode()
+
+    saved = admin_client.post(url, {**form, "tenant_id": CONTOSO_TENANT.upper()})
+    assert saved.status_code == 302
+    organization.refresh_from_db()
+    assert organization.tenant_id == CONTOSO_TENANT

@@ -24,9 +24,9 @@ class CustomerInline(admin.TabularInline):
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["name", "partner_id", "in_mpn", "in_csp", "contact_email"]
     list_filter = ["in_mpn", "in_csp"]
-    search_fields = ["name", "partner_id", "contact_email"]
+    search_fields = ["name", "partner_id", "contact_email", "tenant_id"]
     fieldsets = [
-        (None, {"fields": ["partner_id", "name"]}),
+        (None, {"fields": ["partner_id", "name", "tenant_id"]}),
         (_("Programs"), {"fields": ["in_mpn", "in_csp"]}),
         (_("Program contact"), {"fields": ["contact_name", "contact_email"]}),
     ]

@@ -54,13 +54,17 @@ class ImportSummary:
 
 def _organization_values(item: OrganizationIn) -> dict[str, Any]:
     contact = item.program_contact
-    return {
+    values = {
         "name": item.name,
         "in_mpn": "mpn" in item.programs,
         "in_csp": "csp" in item.programs,
         "contact_name": contact.name if contact else "",
         "contact_email": contact.email if contact else "",
     }
+    # Optional and newer than most files: a file without it leaves the stored tenant alone.
+    if item.tenant_id is not None:
+        values["tenant_id"] = item.tenant_id
+    return values
 
 
 @dataclass
@@ -198,7 +202,8 @@ class ImportWriter:
         organizations instead of dozens per organization."""
         if not items:
             return
-        values = [_organization_values(item) for item in items]
+        # The same columns for every row: a tenant for each new organization, blank if none.
+        values = [{"tenant_id": "", **_organization_values(item)} for item in items]
         pks = sql.insert_rows(
             Organization,
             ("partner_id", *values[0]),

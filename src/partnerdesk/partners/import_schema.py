@@ -27,6 +27,7 @@ from partnerdesk.core.limits import (
     forbidden_character,
     forbidden_character_message,
 )
+from partnerdesk.core.tenants import tenant_id_normalized, tenant_id_problem
 
 TENANT_ID_MAX = 64  # Customer.tenant_id
 
@@ -60,6 +61,14 @@ def _valid_email_or_blank(value: str) -> str:
     return _valid_email(value) if value.strip() else ""
 
 
+def _valid_tenant_id(value: str) -> str:
+    value = tenant_id_normalized(value)
+    problem = tenant_id_problem(value)
+    if problem:
+        raise PydanticCustomError("tenant_id", "{message}", {"message": problem})
+    return value
+
+
 OneLine = BeforeValidator(_one_line)
 Text = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX), OneLine
@@ -71,6 +80,12 @@ Email = Annotated[
     str,
     StringConstraints(strip_whitespace=True, max_length=EMAIL_MAX),
     AfterValidator(_valid_email),
+    OneLine,
+]
+TenantId = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=TENANT_ID_MAX),
+    AfterValidator(_valid_tenant_id),
     OneLine,
 ]
 RoleCode = Literal[tuple(r.value for r in Role)]  # type: ignore[valid-type]
@@ -120,6 +135,8 @@ class OrganizationIn(_Strict):
     name: Text
     programs: list[Literal["mpn", "csp"]]
     program_contact: ContactIn | None = None
+    # The organization's Microsoft Entra tenant; absent (or null): the stored one stays.
+    tenant_id: TenantId | None = None
     memberships: list[MembershipIn] = []
     users: list[UserIn] = []
     customers: list[CustomerIn] = []
