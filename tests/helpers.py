@@ -49,33 +49,35 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """The production server (gunicorn, with partnerdesk's gunicorn configuration) in its
-    own process, against the test database."""
+    """The production server (`partnerdesk serve`: gunicorn with partnerdesk's gunicorn
+    configuration) in its own process, against the test database. ``--insecure-dev``: the
+    tests' default environment has DEBUG on; with DEBUG off it collects the static files
+    into ./var/static first, as a deployment does."""
 
     def __init__(
         self, workers: int = 1, threads: int = 16, port: int | None = None, **env: str
     ) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        gunicorn = Path(sys.executable).with_name("gunicorn")
         # Its log goes to a file, not a pipe nobody reads: a full pipe would stall it.
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the server)
         self.process = subprocess.Popen(
             [
-                str(gunicorn),
-                "--config=python:partnerdesk.core.gunicorn_conf",
-                "partnerdesk.wsgi",
+                str(SCRIPT),
+                "serve",
                 f"--bind=127.0.0.1:{self.port}",
                 f"--workers={workers}",
                 f"--threads={threads}",
                 "--log-level=warning",
+                "--insecure-dev",
             ],
             env=process_env(**env),
             stdout=subprocess.DEVNULL,
             stderr=self.log,
             start_new_session=True,  # its own process group: kill() takes the workers too
         )
-        deadline = time.monotonic() + 30
+        # A first start with DEBUG off collects the static files: seconds on a busy machine.
+        deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
                 # Any HTTP answer (a redirect to https too) means it is serving.
@@ -86,7 +88,7 @@ class ServerProcess:
                     raise RuntimeError(f"the server exited:\n{self.output()}") from None
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError(f"the server did not start within 30 s:\n{self.output()}")
+        raise RuntimeError(f"the server did not start within 60 s:\n{self.output()}")
 
     def output(self) -> str:
         """What the server wrote to its log so far."""
