@@ -148,3 +148,21 @@ def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(home, transactio
         served.stop()
     assert "Handling signal: term" in served.output()
     assert f'"POST /api/v1/benefits/{entitlement.pk}/activate HTTP/1.1" 202' in served.access_log()
+
+
+def test_static_files_are_collected_once_per_set_of_files(settings, tmp_path):
+    from partnerdesk.core.staticfiles import collect_static_files
+
+    settings.STATIC_ROOT = tmp_path / "var" / "static"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "partnerdesk.core.staticfiles.HashedStaticFilesStorage"},
+    }
+    assert collect_static_files() is True
+    manifest = (settings.STATIC_ROOT / "staticfiles.json").read_text()
+    assert "vendor/pico/pico.min.css" in manifest and "ninja/swagger-ui-bundle.js" in manifest
+    # Not the 4 MB ReDoc bundle django-ninja also ships.
+    assert "redoc" not in manifest
+    assert collect_static_files() is False  # the same files: nothing to do
+    (settings.STATIC_ROOT / "staticfiles.json").unlink()
+    assert collect_static_files() is True  # the manifest lost: collected again
