@@ -716,8 +716,12 @@ def test_other_writers_get_the_lock_between_the_imports_transactions(tmp_path, t
     assert transactions > 1
     # Seen half-way: each transaction was committed on its own.
     assert any(0 < count < total for count in counts), sorted(counts)
-    longest = sorted(waits)[-5:]
-    assert len(waits) > 10 and max(waits) < 1.0, f"longest waits {longest}; {out.splitlines()[-1]}"
+    # Short, not just several: the aim is 0.1 to 0.2 s; the bounds leave room for a busy
+    # machine (one transaction of the whole file would be the whole writing).
+    waits.sort()
+    detail = f"longest waits {waits[-5:]}; {out.splitlines()[-1]}"
+    assert len(waits) > 10, detail
+    assert waits[len(waits) * 9 // 10] < 0.3 and waits[-1] < 2.0, detail
 
 
 def test_a_killed_import_leaves_whole_organizations_and_running_it_again_completes_it(
