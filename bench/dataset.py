@@ -48,6 +48,7 @@ ORGANIZATION_COLUMNS = (
     "contact_name",
     "contact_email",
     "entitlements_synced_on",
+    "tenant_id",
 )
 MEMBERSHIP_COLUMNS = (
     "id",
@@ -228,6 +229,7 @@ def _organizations(orgs: list[_Org], *, today, now, ends) -> None:
                 "",
                 "",
                 synced,
+                "",
             )
             for org in orgs
         ),

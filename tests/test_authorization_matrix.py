@@ -116,6 +116,10 @@ PAGES = {
     "staff_request": expect(anonymous=SIGN_IN, operator=OK, default={403}),
     "staff_pick_up": expect(anonymous=SIGN_IN, operator={302}, default={403}),
     "staff_close": expect(anonymous=SIGN_IN, operator={302}, default={403}),
+    # Sign in with Microsoft is off unless OIDC_* is set: no such pages (test_oidc has
+    # them switched on, against a real provider).
+    "microsoft_start": expect(default={404}),
+    "microsoft_callback": expect(default={404}),
     "csp_customers": expect(
         anonymous=SIGN_IN,
         outsider={403},
