@@ -10,8 +10,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import requests
 
 SCRIPT = Path(sys.executable).with_name("partnerdesk")
@@ -154,3 +156,14 @@ def read_mails(directory: Path) -> list[dict[str, str]]:
                     }
                 )
     return messages
+
+
+def wait_until(
+    condition: Callable[[], object], *, within: float, failure: str | Callable[[], str]
+) -> None:
+    """Poll ``condition`` until it holds; fail the test with ``failure`` after ``within`` s."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(failure() if callable(failure) else failure)
+        time.sleep(0.05)

@@ -14,7 +14,6 @@ import datetime
 import secrets
 import subprocess
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -39,7 +38,7 @@ from tests.factories import (
     product,
     token_for,
 )
-from tests.helpers import SCRIPT, process_env
+from tests.helpers import SCRIPT, process_env, wait_until
 from tests.serving import Served
 
 # A Redis database of this test's own (test_worker_faults uses 15): flushed before and after.
@@ -58,14 +57,6 @@ pytestmark = [
         reason="many processes writing at once is the PostgreSQL deployment (REDIS_URL)",
     ),
 ]
-
-
-def wait_until(condition: Callable[[], object], *, within: float, failure: Callable[[], str]):
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(failure())
-        time.sleep(0.1)
 
 
 @pytest.fixture

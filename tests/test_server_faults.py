@@ -11,7 +11,7 @@ import sqlite3
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -29,19 +29,15 @@ from tests.factories import (
     product,
     token_for,
 )
-from tests.helpers import ServerProcess, console_script, process_alive, subprocess_database_url
+from tests.helpers import (
+    ServerProcess,
+    console_script,
+    process_alive,
+    subprocess_database_url,
+    wait_until,
+)
 
 CLIENTS = 12
-
-
-def wait_until(
-    condition: Callable[[], object], *, within: float, failure: str | Callable[[], str]
-) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(failure() if callable(failure) else failure)
-        time.sleep(0.05)
 
 
 @pytest.mark.slow  # a load of 12 clients (15-25 s)

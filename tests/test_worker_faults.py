@@ -12,7 +12,6 @@ import sqlite3
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -33,6 +32,7 @@ from tests.helpers import (
     process_env,
     read_mails,
     subprocess_database_url,
+    wait_until,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,16 +51,6 @@ FAST_RECLAIM = {
 def fast_passwords(settings):
     """Users are made by the hundred here, and no one signs in: no PBKDF2 (1 s each)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def wait_until(
-    condition: Callable[[], object], *, within: float, failure: str | Callable[[], str]
-) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(failure() if callable(failure) else failure)
-        time.sleep(0.05)
 
 
 class WorkerProcess:
