@@ -21,13 +21,20 @@ def catalog(db):
     from partnerdesk.benefits.models import AllotmentRule, Benefit
     from partnerdesk.partners.catalog import load_competencies
     from partnerdesk.partners.models import Competency
-    from partnerdesk.support.catalog import load_products, load_workloads
+    from partnerdesk.support.catalog import (
+        load_default_calendar,
+        load_products,
+        load_topics,
+        load_workloads,
+    )
     from partnerdesk.support.catalog_snapshot import catalog_forget
-    from partnerdesk.support.models import Product, Workload
+    from partnerdesk.support.models import BusinessCalendar, Product, SupportTopic, Workload
+    from partnerdesk.support.sla import calendars_forget
 
     # Each test starts from the database's catalog, not a copy a previous test left.
     benefits_forget()
     catalog_forget()
+    calendars_forget()
     if not AllotmentRule.objects.exists():
         load_competencies(Competency)
         load_benefit_catalog(Benefit, AllotmentRule)
@@ -35,6 +42,10 @@ def catalog(db):
     if not Product.objects.exists():
         load_products(Product)
         load_workloads(Workload, Product)
+    if not SupportTopic.objects.exists():
+        load_topics(SupportTopic)
+    if not BusinessCalendar.objects.exists():
+        load_default_calendar(BusinessCalendar)
 
 
 @pytest.fixture

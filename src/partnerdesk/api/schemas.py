@@ -15,7 +15,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from partnerdesk.core import limits
-from partnerdesk.support.models import Resolution
+from partnerdesk.support.models import Resolution, SlaState
 
 # What the OpenAPI document promises about text, as JSON Schema regular expressions: the
 # control characters core.limits refuses are outside every text field's pattern.
@@ -231,6 +231,12 @@ class SupportRequestOut(Out):
     created_at: datetime.datetime
     updated_at: datetime.datetime
     closed_at: datetime.datetime | None
+    topic_id: int | None
+    topic: str | None
+    first_response_due: datetime.datetime | None
+    sla_state: SlaState | None
+    refunded: bool
+    refunded_at: datetime.datetime | None
 
 
 class SupportRequestPage(Out):

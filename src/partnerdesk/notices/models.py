@@ -78,3 +78,66 @@ class NoticeRead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} read {self.notice_id}"
+
+
+class RequestNoticeKind(models.TextChoices):
+    """What a person is told about a support request (in the portal, and by e-mail)."""
+
+    OPENED = "opened", _("Request opened")
+    PICKED_UP = "picked_up", _("Picked up by an engineer")
+    REPLY = "reply", _("New reply")
+    ATTENTION_NEEDED = "attention_needed", _("Waiting for your reply")
+    CLOSED = "closed", _("Request closed")
+    SLA_WARNING = "sla_warning", _("First response due soon")
+    SLA_BREACH = "sla_breach", _("First response overdue")
+
+    @classmethod
+    def once_per_request(cls) -> tuple[RequestNoticeKind, ...]:
+        """Kinds a recipient is told at most once per request (the clock's warnings)."""
+        return (cls.SLA_WARNING, cls.SLA_BREACH)
+
+
+class RequestNotice(models.Model):
+    """One thing one person is told about one request, unread until they open it."""
+
+    recipient = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        related_name="request_notices",
+    )
+    support_request = models.ForeignKey(
+        "support.SupportRequest",
+        verbose_name=_("support request"),
+        on_delete=models.CASCADE,
+        related_name="notices",
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=RequestNoticeKind.choices)
+    note = models.ForeignKey(
+        "support.RequestNote",
+        verbose_name=_("note"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("request notice")
+        verbose_name_plural = _("request notices")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "-created_at"], name="request_notice_inbox"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["support_request", "recipient", "kind"],
+                condition=models.Q(kind__in=["sla_warning", "sla_breach"]),
+                name="request_notice_clock_once",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient_id} {self.kind} #{self.support_request_id}"

@@ -68,3 +68,96 @@ def load_workloads(workload_model, product_model) -> None:
                 "position": position,
             },
         )
+
+
+def N_(message: str) -> str:
+    """Marks a catalog name for the translation catalogs; shown through gettext."""
+    return message
+
+
+# Support topics per product family, as Partner Center asks for them after the product.
+# The names are translated where they are shown (operators' own additions show as typed).
+_COMMON_TOPICS = [
+    ("installation", N_("Installation, setup and upgrade")),
+    ("configuration", N_("Configuration and management")),
+    ("performance", N_("Performance and availability")),
+    ("security", N_("Security, identity and access")),
+    ("licensing", N_("Licensing and activation")),
+    ("other", N_("Something else")),
+]
+TOPICS = {
+    "Windows Server": [
+        ("active_directory", N_("Active Directory and Group Policy")),
+        ("networking", N_("Networking, DNS and DHCP")),
+        ("hyper_v", N_("Hyper-V and clustering")),
+        ("updates", N_("Windows Update and servicing")),
+    ],
+    "SQL Server": [
+        ("database_engine", N_("Database engine and queries")),
+        ("high_availability", N_("Always On, backup and restore")),
+        ("reporting", N_("Reporting and integration services")),
+    ],
+    "Exchange Server": [
+        ("mail_flow", N_("Mail flow and transport")),
+        ("mailboxes", N_("Mailboxes and migration")),
+        ("hybrid", N_("Hybrid with Exchange Online")),
+    ],
+    "SharePoint Server": [
+        ("sites", N_("Sites, lists and permissions")),
+        ("search", N_("Search")),
+        ("farm", N_("Farm and service applications")),
+    ],
+    "Visual Studio": [
+        ("build", N_("Build and debugging")),
+        ("extensions", N_("Extensions and tooling")),
+    ],
+    "Skype for Business Server": [
+        ("voice", N_("Voice and conferencing")),
+        ("federation", N_("Federation and Edge")),
+    ],
+    "Azure": [
+        ("virtual_machines", N_("Virtual machines")),
+        ("networking", N_("Networking")),
+        ("storage", N_("Storage")),
+        ("billing", N_("Subscription and billing")),
+    ],
+    "Microsoft 365": [
+        ("exchange_online", N_("Exchange Online")),
+        ("teams", N_("Microsoft Teams")),
+        ("sharepoint_online", N_("SharePoint Online and OneDrive")),
+        ("entra_id", N_("Microsoft Entra ID")),
+    ],
+    "Dynamics 365": [
+        ("sales", N_("Sales and Customer Service")),
+        ("finance", N_("Finance and Supply Chain")),
+    ],
+    "Power Platform": [
+        ("power_apps", N_("Power Apps")),
+        ("power_automate", N_("Power Automate")),
+        ("power_bi", N_("Power BI")),
+    ],
+    "Microsoft Intune": [
+        ("enrollment", N_("Device enrollment")),
+        ("compliance", N_("Compliance and configuration policies")),
+    ],
+}
+
+
+def load_topics(topic_model) -> None:
+    """Each family's own topics, then the common ones. Idempotent."""
+    for family, own in TOPICS.items():
+        for position, (code, name) in enumerate([*own, *_COMMON_TOPICS]):
+            topic_model.objects.update_or_create(
+                family=family, code=code, defaults={"name": name, "position": position}
+            )
+
+
+def load_default_calendar(calendar_model) -> None:
+    """Monday to Friday, 9:00 to 17:00 UTC, until an operator sets the real one."""
+    if not calendar_model.objects.filter(is_default=True).exists():
+        calendar_model.objects.create(
+            name="Business hours (UTC)",
+            time_zone="UTC",
+            working_days="12345",
+            is_default=True,
+        )

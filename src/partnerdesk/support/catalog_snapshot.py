@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from partnerdesk.benefits.catalog_snapshot import benefits_by_id
 from partnerdesk.benefits.models import Benefit
 from partnerdesk.core.snapshot import Snapshot
-from partnerdesk.support.models import Product, Workload
+from partnerdesk.support.models import Product, SupportTopic, Workload
 from partnerdesk.support.selectors import entitled_product_ids
 
 
@@ -17,6 +17,7 @@ from partnerdesk.support.selectors import entitled_product_ids
 class Catalog:
     products: dict[int, Product]
     workloads: dict[str, Workload]
+    topics: dict[int, SupportTopic] = field(default_factory=dict)
     _entitled: dict[datetime.date, frozenset[int]] = field(default_factory=dict)
 
     @property
@@ -40,10 +41,11 @@ def _load() -> Catalog:
     for workload in Workload.objects.all():
         workload.product = products[workload.product_id]
         workloads[workload.code] = workload
-    return Catalog(products=products, workloads=workloads)
+    topics = {t.pk: t for t in SupportTopic.objects.all()}
+    return Catalog(products=products, workloads=workloads, topics=topics)
 
 
-_snapshot = Snapshot("catalog", _load, models=[Product, Workload])
+_snapshot = Snapshot("catalog", _load, models=[Product, Workload, SupportTopic])
 
 
 def catalog() -> Catalog:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import datetime
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -72,21 +74,145 @@ class Workload(models.Model):
         return self.name
 
 
+class SupportTopic(models.Model):
+    """What a request is about, within one product family (Partner Center asks for a
+    topic after the product). Catalog data that operators edit."""
+
+    family = models.CharField(_("product family"), max_length=120, db_index=True)
+    code = models.SlugField(_("code"), max_length=64)
+    name = models.CharField(_("name"), max_length=200)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("support topic")
+        verbose_name_plural = _("support topics")
+        ordering = ["family", "position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["family", "code"], name="support_topic_unique_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.family}: {self.name}"
+
+
+class BusinessCalendar(models.Model):
+    """When support engineers work, for the business-hours clocks of severities B and C:
+    a time zone, working days and hours, and holidays. The default calendar applies to
+    every organization not listed on another one."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    time_zone = models.CharField(_("time zone"), max_length=64, default="UTC")
+    # ISO weekday numbers, Monday 1 … Sunday 7, as digits: "12345" is Monday to Friday.
+    working_days = models.CharField(_("working days"), max_length=7, default="12345")
+    opens_at = models.TimeField(_("opens at"), default=datetime.time(9))
+    closes_at = models.TimeField(_("closes at"), default=datetime.time(17))
+    is_default = models.BooleanField(_("default calendar"), default=False)
+    organizations = models.ManyToManyField(
+        "partners.Organization",
+        verbose_name=_("organizations"),
+        blank=True,
+        related_name="+",
+        help_text=_("Organizations whose requests use this calendar instead of the default."),
+    )
+
+    class Meta:
+        verbose_name = _("business calendar")
+        verbose_name_plural = _("business calendars")
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"],
+                condition=Q(is_default=True),
+                name="business_calendar_one_default",
+            ),
+            models.CheckConstraint(
+                name="business_calendar_opens_before_closing",
+                condition=Q(opens_at__lt=models.F("closes_at")),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Holiday(models.Model):
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        verbose_name=_("calendar"),
+        on_delete=models.CASCADE,
+        related_name="holidays",
+    )
+    date = models.DateField(_("date"))
+    name = models.CharField(_("name"), max_length=120, blank=True)
+
+    class Meta:
+        verbose_name = _("holiday")
+        verbose_name_plural = _("holidays")
+        ordering = ["date"]
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "date"], name="holiday_once_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
 class Severity(models.TextChoices):
     A = "A", _("A — critical: first response within 2 hours")
     B = "B", _("B — moderate: first response within 4 business hours")
     C = "C", _("C — minimal: first response within 8 business hours")
 
+    @classmethod
+    def aliases(cls) -> dict[str, Severity]:
+        """Partner Center's own names for the severities, accepted wherever a letter is."""
+        return {"critical": cls.A, "moderate": cls.B, "minimal": cls.C}
+
+    @classmethod
+    def parse(cls, value: str) -> Severity | None:
+        """A letter or an alias (any case), or None when it is neither."""
+        value = (value or "").strip()
+        if value.upper() in cls.values:
+            return cls(value.upper())
+        return cls.aliases().get(value.lower())
+
+    @classmethod
+    def first_response_hours(cls) -> dict[Severity, int]:
+        """The first-response target of each severity, in hours."""
+        return {cls.A: 2, cls.B: 4, cls.C: 8}
+
+    @classmethod
+    def around_the_clock(cls) -> frozenset[Severity]:
+        """Severities whose clock runs 24×7; the others count business hours only."""
+        return frozenset({cls.A})
+
 
 class RequestStatus(models.TextChoices):
     OPEN = "open", _("Open")
     IN_PROGRESS = "in_progress", _("In progress")
+    # Partner Center's own: an engineer asked the partner something and waits for the
+    # answer; the first-response clock pauses meanwhile, the partner's reply clears it.
+    ATTENTION_NEEDED = "attention_needed", _("Attention needed")
     RESOLVED = "resolved", _("Resolved")
     CLOSED = "closed", _("Closed")
 
     @classmethod
     def finished(cls) -> tuple[RequestStatus, ...]:
         return (cls.RESOLVED, cls.CLOSED)
+
+    @classmethod
+    def active(cls) -> tuple[RequestStatus, ...]:
+        """Still being worked on: the console's default view."""
+        return (cls.OPEN, cls.IN_PROGRESS, cls.ATTENTION_NEEDED)
+
+
+class SlaState(models.TextChoices):
+    """Where a request stands against its first-response target."""
+
+    ON_TRACK = "on_track", _("On track")
+    WARNING = "warning", _("Due soon")
+    BREACHED = "breached", _("Overdue")
+    PAUSED = "paused", _("Paused: waiting for the partner")
+    MET = "met", _("Met")
 
 
 class Resolution(models.TextChoices):
@@ -163,6 +289,30 @@ class SupportRequest(TimeStampedModel):
         related_name="assigned_requests",
     )
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
+    refunded_at = models.DateTimeField(_("incident refunded"), null=True, blank=True)
+    topic = models.ForeignKey(
+        SupportTopic,
+        verbose_name=_("topic"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # The first-response clock (support.sla): due when opened, moved on by the time a
+    # request waits on the partner, stopped by the first answer an engineer writes.
+    calendar = models.ForeignKey(
+        BusinessCalendar,
+        verbose_name=_("business calendar"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    first_response_due = models.DateTimeField(_("first response due"), null=True, blank=True)
+    # 75 % of the way to the due time, in the same clock: sla_state reads stored times only.
+    sla_warning_at = models.DateTimeField(_("first response due soon"), null=True, blank=True)
+    first_responded_at = models.DateTimeField(_("first response"), null=True, blank=True)
+    sla_paused_at = models.DateTimeField(_("clock paused"), null=True, blank=True)
 
     objects = OrganizationScopedQuerySet.as_manager()
 
@@ -174,6 +324,7 @@ class SupportRequest(TimeStampedModel):
         indexes = [
             models.Index(fields=["organization", "-created_at", "-id"], name="request_org_newest"),
             models.Index(fields=["-created_at", "-id"], name="request_newest"),
+            models.Index(fields=["first_response_due", "id"], name="request_first_response_due"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -205,6 +356,10 @@ class RequestNote(models.Model):
         "accounts.User", verbose_name=_("author"), on_delete=models.PROTECT, related_name="+"
     )
     body = models.TextField(_("note"), max_length=limits.NOTE_MAX)
+    # Engineers only: partners never see an internal note, nor are told of it.
+    internal = models.BooleanField(_("internal note"), default=False)
+    # An engineer's question that puts the request in attention_needed.
+    asks_partner = models.BooleanField(_("waits for the partner"), default=False)
     created_at = models.DateTimeField(_("written"), auto_now_add=True)
 
     class Meta:
@@ -214,6 +369,49 @@ class RequestNote(models.Model):
 
     def __str__(self) -> str:
         return self.body[:60]
+
+
+def attachment_path(instance: Attachment, filename: str) -> str:
+    """Stored under a random name: the uploader's file name is only ever shown."""
+    import uuid
+
+    return f"attachments/{instance.support_request_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    """A file on a request (and on one of its notes, when sent with a reply)."""
+
+    support_request = models.ForeignKey(
+        SupportRequest,
+        verbose_name=_("support request"),
+        on_delete=models.CASCADE,
+        related_name="attachments",
+    )
+    note = models.ForeignKey(
+        RequestNote,
+        verbose_name=_("note"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="attachments",
+    )
+    uploaded_by = models.ForeignKey(
+        "accounts.User", verbose_name=_("uploaded by"), on_delete=models.PROTECT, related_name="+"
+    )
+    file = models.FileField(_("file"), upload_to=attachment_path, max_length=255)
+    name = models.CharField(_("file name"), max_length=255)
+    size = models.PositiveBigIntegerField(_("size"))
+    content_type = models.CharField(_("content type"), max_length=100)
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ContractLink(models.Model):

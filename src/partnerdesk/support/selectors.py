@@ -131,7 +131,46 @@ PAGE_COLUMNS = {
     "created_at": "created_at",
     "updated_at": "updated_at",
     "closed_at": "closed_at",
+    "refunded_at": "refunded_at",
+    "topic_id": "topic_id",
+    "first_response_due": "first_response_due",
+    "sla_warning_at": "sla_warning_at",
+    "first_responded_at": "first_responded_at",
+    "sla_paused_at": "sla_paused_at",
 }
+
+
+def topic_name(topic) -> str:
+    """Topics the catalog ships with are translated; an operator's own show as typed."""
+    return _(topic.name)
+
+
+def request_derived(values: dict, topics: dict, *, now: datetime.datetime) -> dict:
+    """What a request's answer says beyond its columns, from its stored values (a row of
+    a page, or an instance's ``__dict__``): its topic's name, the first-response clock's
+    state, and whether its incident was given back."""
+    topic = topics.get(values.get("topic_id"))
+    return {
+        "topic_id": values.get("topic_id"),
+        "topic": topic_name(topic) if topic is not None else None,
+        "first_response_due": values.get("first_response_due"),
+        "sla_state": request_sla_state_of(values, now),
+        "refunded": values.get("refunded_at") is not None,
+        "refunded_at": values.get("refunded_at"),
+    }
+
+
+def request_sla_state_of(values: dict, now: datetime.datetime):
+    from partnerdesk.support.sla import sla_state
+
+    return sla_state(
+        due=values.get("first_response_due"),
+        warning_at=values.get("sla_warning_at"),
+        responded_at=values.get("first_responded_at"),
+        paused_at=values.get("sla_paused_at"),
+        closed_at=values.get("closed_at"),
+        now=now,
+    )
 
 
 # Counting is exact up to here; past it the count says "at least" (an operator's list of a
@@ -157,11 +196,14 @@ def support_request_page(
     if status:
         queryset = queryset.filter(status=status)
     page = page_query(queryset)
-    products = catalog().products
+    snapshot = catalog()
+    now = timezone.now()
     rows = []
     for values in page[offset : offset + limit]:
         row = dict(zip(PAGE_COLUMNS, values, strict=True))
-        row["product"] = products[row["product_id"]].name
+        row["product"] = snapshot.products[row["product_id"]].name
+        row["resolution"] = row["resolution"] or None
+        row.update(request_derived(row, snapshot.topics, now=now))
         rows.append(row)
     counted = queryset.order_by()[: COUNT_CAP + 1].count()
     return rows, min(counted, COUNT_CAP), counted <= COUNT_CAP

@@ -18,6 +18,7 @@ from partnerdesk.benefits.selectors import mpn_organization
 from partnerdesk.core import sql
 from partnerdesk.core.exceptions import NotFound, RoleRequired, ValidationFailed
 from partnerdesk.partners.models import Customer
+from partnerdesk.support import sla
 from partnerdesk.support.access import access_support_request
 from partnerdesk.support.catalog_snapshot import catalog
 from partnerdesk.support.exceptions import (
@@ -53,6 +54,7 @@ class SupportRequestDraft:
     access_id: str | None = None
     customer_id: int | None = None
     workload: str | None = None
+    topic_id: int | None = None
 
 
 def _same(secret: str | None, given: str | None) -> bool:
@@ -181,6 +183,8 @@ def _open(
     customer: Customer | None,
     entitlement: Entitlement | None,
 ) -> SupportRequest:
+    calendar_id, hours = sla.calendars().for_organization(user.organization_id)
+    clock = sla.clock_start(draft.severity, timezone.now(), hours)
     return sql.insert_instance(
         SupportRequest(
             organization_id=user.organization_id,
@@ -196,6 +200,10 @@ def _open(
             contact_name=draft.contact_name or user.get_full_name(),
             contact_email=draft.contact_email or user.email,
             contact_phone=draft.contact_phone,
+            topic_id=draft.topic_id,
+            calendar_id=calendar_id,
+            first_response_due=clock.due,
+            sla_warning_at=clock.warning_at,
         )
     )
 

@@ -1,4 +1,5 @@
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Header, Query, Router, Status
 
 from partnerdesk.api.idempotency import idempotent
@@ -15,6 +16,7 @@ from partnerdesk.api.schemas import (
 )
 from partnerdesk.core import limits
 from partnerdesk.support import selectors, services
+from partnerdesk.support.catalog_snapshot import catalog
 from partnerdesk.support.models import RequestStatus, SupportRequest
 
 router = Router(tags=["support requests"])
@@ -47,7 +49,17 @@ def request_out(support_request: SupportRequest) -> dict:
         "created_at": support_request.created_at.isoformat(),
         "updated_at": support_request.updated_at.isoformat(),
         "closed_at": support_request.closed_at.isoformat() if support_request.closed_at else None,
+        **_json_ready(
+            selectors.request_derived(
+                support_request.__dict__, catalog().topics, now=timezone.now()
+            )
+        ),
     }
+
+
+def _json_ready(values: dict) -> dict:
+    """The answer is stored as JSON with its Idempotency-Key: instants as ISO 8601."""
+    return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in values.items()}
 
 
 def detail_out(support_request: SupportRequest) -> dict:
@@ -116,8 +128,6 @@ def support_request_list(
     rows, count, exact = selectors.support_request_page(
         user=request.auth, status=status, offset=offset, limit=limit
     )
-    for row in rows:
-        row["resolution"] = row["resolution"] or None
     return {"items": rows, "count": count, "count_exact": exact}
 
 
