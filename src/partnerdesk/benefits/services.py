@@ -130,15 +130,34 @@ def entitlements_sync(
     return result
 
 
+@dataclass(frozen=True)
+class AllotmentCatalog:
+    """The allotment rules and competencies, read once for a run of many
+    ``entitlements_open_many`` calls (an import writes in many short transactions)."""
+
+    rules: list[AllotmentRule]
+    competencies: dict[int, Competency]
+
+    @classmethod
+    def load(cls) -> AllotmentCatalog:
+        return cls(
+            rules=list(AllotmentRule.objects.all()),
+            competencies={c.pk: c for c in Competency.objects.all()},
+        )
+
+
 def entitlements_open_many(
-    *, organizations: list[Organization], memberships: list[Membership]
+    *,
+    organizations: list[Organization],
+    memberships: list[Membership],
+    allotments: AllotmentCatalog | None = None,
 ) -> int:
     """Open the entitlements of organizations created in this transaction (they have none
     yet), in bulk: what ``_grant`` writes one by one, the grants posted through
     ``ledger_post_many``. Returns how many organizations were derived."""
     today = timezone.localdate()
-    rules = list(AllotmentRule.objects.all())
-    competencies = {c.pk: c for c in Competency.objects.all()}
+    allotments = allotments or AllotmentCatalog.load()
+    rules, competencies = allotments.rules, allotments.competencies
     by_organization: dict[int, list[Membership]] = {}
     for membership in memberships:
         if membership.is_active_on(today):

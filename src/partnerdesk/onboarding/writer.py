@@ -19,7 +19,11 @@ from django.db import connection, models
 
 from partnerdesk.accounts.models import User
 from partnerdesk.accounts.roles import ROLE_FIELDS
-from partnerdesk.benefits.services import entitlements_open_many, entitlements_sync
+from partnerdesk.benefits.services import (
+    AllotmentCatalog,
+    entitlements_open_many,
+    entitlements_sync,
+)
 from partnerdesk.core import sql
 from partnerdesk.core.emails import email_normalized
 from partnerdesk.onboarding.pacing import GROUP_MAX, Pacer
@@ -97,6 +101,7 @@ class ImportWriter:
         # One unusable hash for every new user: they cannot sign in until they set one.
         self._unusable_password = make_password(None)
         self._writing_new = True
+        self._allotments: AllotmentCatalog | None = None
 
     def chunk_size(self) -> int:
         """How many organizations to read (and parse, outside any transaction) for the
@@ -261,8 +266,11 @@ class ImportWriter:
         self.summary.count("memberships", "created", len(memberships))
         self.summary.count("users", "created", len(user_rows))
         self.summary.count("customers", "created", len(customer_rows))
+        if self._allotments is None:
+            # The rules do not change during an import: read once, not per transaction.
+            self._allotments = AllotmentCatalog.load()
         self.summary.entitlements_synced += entitlements_open_many(
-            organizations=organizations, memberships=memberships
+            organizations=organizations, memberships=memberships, allotments=self._allotments
         )
 
     def _update_known(self, items: list[OrganizationIn], *, stored: _Stored) -> None:
