@@ -53,3 +53,9 @@ def today():
     from django.utils import timezone
 
     return timezone.localdate()
+
+
+@pytest.fixture(autouse=True)
+def _media_in_a_temporary_folder(settings, tmp_path_factory):
+    """Files a test uploads go to a folder of its own, never to var/media."""
+    settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")

@@ -65,7 +65,7 @@ def world():
             f"/csp/customers/{c}/requests/new/?workload=microsoft_365",
         ],
         "kim@a11y.example": ["/benefits/technical/", "/dashboard/"],
-        "sam@a11y.example": ["/staff/requests/", f"/staff/requests/{r}/"],
+        "sam@a11y.example": ["/staff/requests/", f"/staff/requests/{r}/", "/staff/sla/"],
     }
 
 

@@ -62,21 +62,44 @@ API = {
         anonymous={401}, outsider={404}, operator={403}, partners=OK
     ),
     ("GET", "/api/v1/products"): expect(anonymous={401}, default=OK),
+    ("GET", "/api/v1/support-topics"): expect(anonymous={401}, default=OK),
     ("POST", "/api/v1/support-requests"): expect(
         anonymous={401}, outsider={403}, operator={403}, partners={201}
     ),
     ("GET", "/api/v1/support-requests"): expect(anonymous={401}, default=OK),
+    ("GET", "/api/v1/support-requests/export"): expect(anonymous={401}, default=OK),
+    ("POST", "/api/v1/support-requests/{request_id}/pick-up"): expect(
+        anonymous={401}, outsider={404}, partners={403}, operator=OK
+    ),
+    ("POST", "/api/v1/support-requests/{request_id}/assign"): expect(
+        anonymous={401}, outsider={404}, partners={403}, operator=OK
+    ),
     ("GET", "/api/v1/support-requests/{request_id}"): expect(
         anonymous={401}, outsider={404}, default=OK
     ),
+    # The opener (every try's request is the ordinary user's) and the admins; another
+    # member may not (support.permissions).
     ("POST", "/api/v1/support-requests/{request_id}/withdraw"): expect(
-        anonymous={401}, outsider={404}, operator={404}, partners=OK
+        anonymous={401},
+        outsider={404},
+        operator={404},
+        partners={403},
+        ordinary=OK,
+        global_admin=OK,
+        mpn_partner_admin=OK,
     ),
     ("POST", "/api/v1/support-requests/{request_id}/close"): expect(
         anonymous={401}, outsider={404}, partners={403}, operator=OK
     ),
     ("POST", "/api/v1/support-requests/{request_id}/notes"): expect(
         anonymous={401}, outsider={404}, default={201}
+    ),
+    # Anyone who can see the request (engineers on every request); support.attachments.
+    ("POST", "/api/v1/support-requests/{request_id}/attachments"): expect(
+        anonymous={401}, outsider={404}, default={201}
+    ),
+    ("GET", "/api/v1/support-requests/{request_id}/attachments/{attachment_id}"): expect(
+        anonymous={401}, outsider={404}, default=OK
     ),
     ("GET", "/api/v1/customers"): expect(
         anonymous={401},
@@ -101,7 +124,7 @@ PAGES = {
     "password_reset_confirm": expect(default=OK),
     "password_reset_complete": expect(default=OK),
     "dashboard": expect(anonymous=SIGN_IN, operator={302}, default=OK),
-    "notices": expect(anonymous=SIGN_IN, operator={302}, default=OK),
+    "notices": expect(anonymous=SIGN_IN, default=OK),  # engineers have request notices
     "benefits": expect(anonymous=SIGN_IN, operator={403}, default=OK),
     "benefit_detail": expect(anonymous=SIGN_IN, outsider={404}, operator={403}, partners=OK),
     "benefit_activate": expect(anonymous=SIGN_IN, outsider={404}, operator={403}, partners={302}),
@@ -110,11 +133,24 @@ PAGES = {
     "request_new": expect(anonymous=SIGN_IN, operator={403}, default=OK),
     "request_plans": expect(anonymous=SIGN_IN, operator={403}, default=OK),
     "request_detail": expect(anonymous=SIGN_IN, outsider={404}, default=OK),
-    "request_withdraw": expect(anonymous=SIGN_IN, outsider={404}, operator={404}, partners={302}),
+    "request_withdraw": expect(
+        anonymous=SIGN_IN,
+        outsider={404},
+        operator={404},
+        partners={403},
+        ordinary={302},
+        global_admin={302},
+        mpn_partner_admin={302},
+    ),
     "request_note": expect(anonymous=SIGN_IN, outsider={404}, default={302}),
+    "request_attachments_add": expect(anonymous=SIGN_IN, outsider={404}, default={302}),
+    "request_attachment": expect(anonymous=SIGN_IN, outsider={404}, default=OK),
     "staff_queue": expect(anonymous=SIGN_IN, operator=OK, default={403}),
+    "staff_sla": expect(anonymous=SIGN_IN, operator=OK, default={403}),
     "staff_request": expect(anonymous=SIGN_IN, operator=OK, default={403}),
     "staff_pick_up": expect(anonymous=SIGN_IN, operator={302}, default={403}),
+    "staff_assign": expect(anonymous=SIGN_IN, operator={302}, default={403}),
+    "requests_export": expect(anonymous=SIGN_IN, default=OK),
     "staff_close": expect(anonymous=SIGN_IN, operator={302}, default={403}),
     # Sign in with Microsoft is off unless OIDC_* is set: no such pages (test_oidc has
     # them switched on, against a real provider).
@@ -151,7 +187,9 @@ POST_PAGES = {
     "benefit_activate",
     "request_withdraw",
     "request_note",
+    "request_attachments_add",
     "staff_pick_up",
+    "staff_assign",
     "staff_close",
 }
 
@@ -179,8 +217,21 @@ def test_every_endpoint_and_page_has_a_row():
     assert page_names() == set(PAGES)
 
 
+def attach(support_request):
+    """A file on the request, from its opener."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from partnerdesk.support.attachments import attachment_add
+
+    upload = SimpleUploadedFile("matrix.log", b"matrix log line\n")
+    return attachment_add(
+        user=support_request.opened_by, request_id=support_request.pk, upload=upload
+    )
+
+
 @pytest.fixture
-def world():
+def world(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"  # attachments: never var/media
     owner = OrganizationFactory(name="Owner", in_mpn=True, in_csp=True)
     membership(owner, "gold", OTHER)
     activate(owner)
@@ -214,8 +265,9 @@ def test_api_matrix(live_server, world):
     for (method, path), allowed in API.items():
         for actor in ACTORS:
             support_request = world["new_request"]()
+            attachment_id = attach(support_request).pk if "{attachment_id}" in path else 0
             url = live_server.url + path.format(
-                benefit_id=contract.pk, request_id=support_request.pk
+                benefit_id=contract.pk, request_id=support_request.pk, attachment_id=attachment_id
             )
             body = {
                 "/api/v1/support-requests": {
@@ -227,10 +279,14 @@ def test_api_matrix(live_server, world):
                     "access_id": contract.access_id,
                 },
                 "/api/v1/support-requests/{request_id}/close": {"resolution": "solved"},
+                "/api/v1/support-requests/{request_id}/assign": {"engineer": "op@vendor.example"},
                 "/api/v1/support-requests/{request_id}/notes": {"body": "hello"},
             }.get(path)
             headers = {} if actor == "anonymous" else {"Authorization": f"Bearer {tokens[actor]}"}
-            answer = requests.request(method, url, json=body, headers=headers, timeout=10)
+            files = {"file": ("x.log", b"matrix\n")} if path.endswith("/attachments") else None
+            answer = requests.request(
+                method, url, json=body, files=files, headers=headers, timeout=10
+            )
             if answer.status_code not in allowed[actor]:
                 failures[f"{method} {path} as {actor}"] = (answer.status_code, answer.text[:120])
             elif answer.status_code >= 400:
@@ -257,8 +313,13 @@ def test_portal_matrix(client, world):
                 "request_detail": [support_request.pk],
                 "request_withdraw": [support_request.pk],
                 "request_note": [support_request.pk],
+                "request_attachments_add": [support_request.pk],
+                "request_attachment": [support_request.pk, attach(support_request).pk]
+                if name == "request_attachment"
+                else [],
                 "staff_request": [support_request.pk],
                 "staff_pick_up": [support_request.pk],
+                "staff_assign": [support_request.pk],
                 "staff_close": [support_request.pk],
                 "csp_customer": [customer.pk],
                 "csp_request_new": [customer.pk],
@@ -266,9 +327,40 @@ def test_portal_matrix(client, world):
             }.get(name, [])
             url = reverse(f"web:{name}", args=args)
             data = {"body": "hi", "resolution": "solved", "language": "en"}
+            if name == "request_attachments_add":
+                from django.core.files.uploadedfile import SimpleUploadedFile
+
+                data["files"] = SimpleUploadedFile("x.log", b"matrix\n")
             answer = client.post(url, data) if name in POST_PAGES else client.get(url)
             if answer.status_code not in allowed[actor]:
                 failures[f"{name} as {actor}"] = answer.status_code
             if actor == "anonymous" and allowed[actor] is SIGN_IN:
                 assert answer["Location"].startswith(reverse("web:login")), name
+    assert failures == {}
+
+
+# What a note may carry (support.permissions): internal notes and questions that wait on
+# the partner are the engineers' own; a partner asking for either is refused, not ignored.
+NOTE_OPTIONS = expect(anonymous={401}, outsider={404}, partners={403}, operator={201})
+
+
+@pytest.mark.parametrize("option", ["internal", "attention_needed"])
+def test_note_options_matrix(live_server, world, option):
+    tokens = {actor: token_for(user) for actor, user in world["users"].items()}
+    failures = {}
+    for actor in ACTORS:
+        support_request = world["new_request"]()
+        headers = {} if actor == "anonymous" else {"Authorization": f"Bearer {tokens[actor]}"}
+        answer = requests.post(
+            f"{live_server.url}/api/v1/support-requests/{support_request.pk}/notes",
+            json={"body": "hello", option: True},
+            headers=headers,
+            timeout=10,
+        )
+        if answer.status_code not in NOTE_OPTIONS[actor]:
+            failures[f"{option} as {actor}"] = (answer.status_code, answer.text[:120])
+        elif answer.status_code == 403:
+            assert answer.json()["code"] == "role_required"
+        if answer.status_code != 201:
+            assert not support_request.notes.exists(), f"{option} as {actor} wrote a note"
     assert failures == {}

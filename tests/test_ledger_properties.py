@@ -15,6 +15,7 @@ from partnerdesk.benefits.exceptions import EntitlementExpired, IncidentsExhaust
 from partnerdesk.benefits.models import Entitlement
 from partnerdesk.benefits.services import entitlement_adjust, entitlements_sync
 from partnerdesk.core.exceptions import ValidationFailed
+from partnerdesk.support.assignment import support_request_pick_up
 from partnerdesk.support.exceptions import NotActivated, NotWithdrawable, RequestFinished
 from partnerdesk.support.models import SupportRequest
 from partnerdesk.support.reconcile import reconcile
@@ -23,7 +24,6 @@ from partnerdesk.support.services import (
     contract_link,
     support_request_close,
     support_request_create,
-    support_request_pick_up,
     support_request_withdraw,
 )
 from tests.factories import OTHER, OrganizationFactory, UserFactory, activate, membership, product

@@ -451,7 +451,7 @@ def test_withdraw_refunds_until_an_engineer_picks_it_up(live_server, contoso):
     second = api.post("/support-requests", body).json()
 
     withdrawn = api.post(f"/support-requests/{first['id']}/withdraw").json()
-    from partnerdesk.support.services import support_request_pick_up
+    from partnerdesk.support.assignment import support_request_pick_up
 
     support_request_pick_up(engineer=engineer, request_id=second["id"])
     refused = api.post(f"/support-requests/{second['id']}/withdraw")

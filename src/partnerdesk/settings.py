@@ -1,5 +1,6 @@
 """One settings module, driven by environment variables (see README)."""
 
+import json
 import os
 from pathlib import Path
 
@@ -179,6 +180,20 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(
     os.environ.get("PARTNERDESK_MAX_BODY_BYTES", str(REQUEST_BODY_MAX))
 )
 
+# Attachments: the largest file, and the most a request may hold in all (413 above).
+PARTNERDESK_ATTACHMENT_MAX_BYTES = int(
+    os.environ.get("PARTNERDESK_ATTACHMENT_MAX_BYTES", str(25 * 1024 * 1024))
+)
+PARTNERDESK_REQUEST_ATTACHMENTS_MAX_BYTES = int(
+    os.environ.get("PARTNERDESK_REQUEST_ATTACHMENTS_MAX_BYTES", str(100 * 1024 * 1024))
+)
+# Never served from a URL of its own: attachments go out only through the views that
+# check who may see the request.
+MEDIA_ROOT = Path(os.environ.get("PARTNERDESK_MEDIA_ROOT", str(VAR_DIR / "media")))
+# Uploaded files go to temporary files as they arrive, never into memory, and stop being
+# written past the attachment limits (core.uploads).
+FILE_UPLOAD_HANDLERS = ["partnerdesk.core.uploads.BoundedTemporaryFileUploadHandler"]
+
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_FINDERS = [
@@ -187,11 +202,31 @@ STATICFILES_FINDERS = [
     # The Swagger UI that django-ninja ships, for /api/v1/docs (ninja is no installed app).
     "partnerdesk.api.docs.SwaggerUIFinder",
 ]
+
+
+def _storage_options() -> dict:
+    try:
+        options = json.loads(os.environ.get("PARTNERDESK_STORAGE_OPTIONS") or "{}")
+    except ValueError as error:
+        raise ImproperlyConfigured(f"PARTNERDESK_STORAGE_OPTIONS is not JSON: {error}") from None
+    if not isinstance(options, dict):
+        raise ImproperlyConfigured("PARTNERDESK_STORAGE_OPTIONS must be a JSON object")
+    return options
+
+
 # Without DEBUG: content-hashed, compressed copies that `partnerdesk serve` collects into
 # STATIC_ROOT (core/staticfiles.py). With DEBUG (development, the test suite): the files
 # as they are in the apps' folders.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Attachments (support.attachments): local disk under MEDIA_ROOT by default; any
+    # storage class by PARTNERDESK_STORAGE_BACKEND (e.g. django-storages'
+    # storages.backends.s3.S3Storage) with its OPTIONS as JSON in PARTNERDESK_STORAGE_OPTIONS.
+    "default": {
+        "BACKEND": os.environ.get(
+            "PARTNERDESK_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"
+        ),
+        "OPTIONS": _storage_options(),
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -257,7 +292,11 @@ PARTNERDESK_PERIODIC_JOBS = [
     "partnerdesk.benefits.services.entitlements_refresh_due",
     "partnerdesk.api.idempotency.purge_idempotency_keys",
     "partnerdesk.notices.services.notices_send_due",
+    "partnerdesk.notices.clock.clock_notices_send_due",
+    "partnerdesk.notices.requests.request_notices_opened_due",
 ]
+# Where people reach partnerdesk: the links in e-mails (a request's page) start with it.
+PARTNERDESK_BASE_URL = os.environ.get("PARTNERDESK_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # Background tasks: the database queue by default; RQ on Redis when REDIS_URL is set, so
 # many web and worker processes can share one queue.

@@ -4,7 +4,16 @@ from ninja import NinjaAPI
 from partnerdesk.api.auth import BearerToken, PortalSession
 from partnerdesk.api.docs import OfflineSwagger
 from partnerdesk.api.problems import install_problem_handlers
-from partnerdesk.api.routers import benefits, customers, health, me, products, support
+from partnerdesk.api.routers import (
+    attachments,
+    benefits,
+    customers,
+    health,
+    me,
+    products,
+    support,
+    topics,
+)
 from partnerdesk.api.throttling import ClientRate, UserRate
 
 
@@ -44,5 +53,7 @@ api.add_router("", health.router)
 api.add_router("", me.router)
 api.add_router("", benefits.router)
 api.add_router("", products.router)
+api.add_router("", topics.router)
 api.add_router("", support.router)
 api.add_router("", customers.router)
+api.add_router("", attachments.router)

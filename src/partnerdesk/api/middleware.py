@@ -10,11 +10,13 @@ carry Access and Contract IDs and other private data."""
 from __future__ import annotations
 
 import logging
+import re
 
 from django.conf import settings
 from django.core import signals
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.template.defaultfilters import filesizeformat
 from django.utils import translation
 from django.utils.cache import patch_cache_control
@@ -52,7 +54,24 @@ _STATUS_PROBLEMS = {
 }
 
 
-def _too_large() -> PayloadTooLarge:
+# The one operation whose body may be larger: a file up to the attachment limit, with
+# room for the multipart framing around it.
+_UPLOAD_PATH = re.compile(r"^/api/v1/support-requests/[0-9]+/attachments$")
+_MULTIPART_OVERHEAD = 64 * 1024
+
+
+def body_limit(request: HttpRequest) -> int:
+    if request.method == "POST" and _UPLOAD_PATH.match(request.path_info):
+        return settings.PARTNERDESK_ATTACHMENT_MAX_BYTES + _MULTIPART_OVERHEAD
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def _too_large(request: HttpRequest | None = None) -> PayloadTooLarge:
+    if request is not None and body_limit(request) != settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+        return PayloadTooLarge(
+            _("The file is larger than %(limit)s, the largest file accepted.")
+            % {"limit": filesizeformat(settings.PARTNERDESK_ATTACHMENT_MAX_BYTES)}
+        )
     return PayloadTooLarge(
         _("The request body is larger than %(limit)s.")
         % {"limit": filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)}
@@ -91,8 +110,8 @@ class ApiProblemsMiddleware:
                 declared = int(request.META.get("CONTENT_LENGTH") or 0)
             except ValueError:
                 declared = 0
-            if declared > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
-                return problem_response(_too_large())
+            if declared > body_limit(request):
+                return problem_response(_too_large(request))
             if request.method not in _BODY_METHODS or not declared:
                 return None
             media = request.content_type or ""
@@ -105,6 +124,10 @@ class ApiProblemsMiddleware:
                         _("Send the body as application/json, not %(type)s.")
                         % {"type": media or _("a body without a Content-Type")}
                     )
+                )
+            if media == "multipart/form-data" and not request.content_params.get("boundary"):
+                return problem_response(
+                    UnsupportedMediaType(_("Send multipart/form-data with its boundary."))
                 )
             if media != "multipart/form-data" and limits.json_depth_exceeded(request.body):
                 return problem_response(
@@ -129,6 +152,10 @@ class ApiProblemsMiddleware:
             return problem_response(_too_large())
         if isinstance(exception, ApplicationError):
             return problem_response(exception)
+        if isinstance(exception, MultiPartParserError):
+            return problem_response(
+                ValidationFailed([{"path": "$", "message": _("The multipart body is malformed.")}])
+            )
         if is_transient_db_error(exception):
             logger.warning("Busy: %s (%s)", request.path, exception)
             return busy_response()

@@ -15,7 +15,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from partnerdesk.core import limits
-from partnerdesk.support.models import Resolution, SlaState
+from partnerdesk.support.models import Resolution, Severity, SlaState
 
 # What the OpenAPI document promises about text, as JSON Schema regular expressions: the
 # control characters core.limits refuses are outside every text field's pattern.
@@ -130,6 +130,7 @@ class LedgerEntryOut(Schema):
     balance_after: int
     allowance_after: int | None
     note: str
+    support_request_id: int | None
     created_at: datetime.datetime
 
 
@@ -152,9 +153,39 @@ class ProductList(Schema):
     items: list[ProductOut]
 
 
+def _any_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" for c in word)
+
+
+# A letter, or Partner Center's name for it, in any case: the pattern says exactly what
+# Severity.parse accepts, so the OpenAPI document and the server agree.
+SEVERITY_PATTERN = (
+    "^(?:" + "|".join(_any_case(word) for word in ["A", "B", "C", *Severity.aliases()]) + ")$"
+)
+SeverityIn = Annotated[
+    str,
+    StringConstraints(pattern=SEVERITY_PATTERN),
+    AfterValidator(lambda value: Severity.parse(value).value),
+    Field(
+        description=(
+            "`A`, `B` or `C`, or Partner Center's names `critical` (A), `moderate` (B), "
+            "`minimal` (C), in any case. The answer always gives the letter."
+        ),
+        json_schema_extra={"examples": ["A", "B", "C", "critical", "moderate", "minimal"]},
+    ),
+]
+
+
 class SupportRequestIn(Schema):
     product_id: int | None = None
-    severity: Literal["A", "B", "C"]
+    severity: SeverityIn
+    topic_id: int | None = Field(
+        None,
+        description=(
+            "Optional: a support topic of the product's family "
+            "(`GET /api/v1/support-topics?product_id=`)."
+        ),
+    )
     title: Text(limits.TITLE_MAX, required=True)
     description: Text(limits.DESCRIPTION_MAX, required=True, multiline=True)
     error_message: Text(limits.ERROR_MESSAGE_MAX, multiline=True) = ""
@@ -197,12 +228,35 @@ class SupportRequestIn(Schema):
 class NoteOut(Out):
     id: int
     author: str
+    author_name: str
+    # "engineer" (Microsoft support) or "partner": who is speaking in the conversation.
+    author_side: Literal["engineer", "partner"]
     body: str
+    internal: bool
+    attention_needed: bool
     created_at: datetime.datetime
 
 
 class NoteIn(Schema):
     body: Text(limits.NOTE_MAX, required=True, multiline=True)
+    internal: bool = Field(
+        False, description="Engineers only: partners never see the note, nor are told of it."
+    )
+    attention_needed: bool = Field(
+        False,
+        description="Engineers only: a question; the request waits on the partner (its "
+        "first-response clock paused) until someone of the partner replies.",
+    )
+
+    # An internal note cannot ask the partner (partners don't see it): the document says so.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "not": {
+                "required": ["internal", "attention_needed"],
+                "properties": {"internal": {"const": True}, "attention_needed": {"const": True}},
+            }
+        }
+    )
 
 
 class CloseIn(Schema):
@@ -245,8 +299,17 @@ class SupportRequestPage(Out):
     count_exact: bool
 
 
+class AttachmentOut(Out):
+    id: int
+    name: str
+    size: int
+    content_type: str
+    url: str
+
+
 class SupportRequestDetail(SupportRequestOut):
     notes: list[NoteOut]
+    attachments: list[AttachmentOut]
 
 
 class CustomerOut(Schema):

@@ -19,6 +19,7 @@ from partnerdesk.notices.models import (
     Notice,
     NoticeKind,
     NoticeRead,
+    RequestNotice,
 )
 
 
@@ -102,3 +103,12 @@ def notices_mark_read(*, user: User, notices: list[Notice]) -> None:
     NoticeRead.objects.bulk_create(
         [NoticeRead(notice=n, user=user) for n in notices], ignore_conflicts=True
     )
+
+
+def request_notices_mark_read(*, user: User, request_id: int) -> int:
+    """The reader opened the request: what they were told about it is read."""
+    if not user.is_authenticated:
+        return 0
+    return RequestNotice.objects.filter(
+        recipient=user, support_request_id=request_id, read_at__isnull=True
+    ).update(read_at=timezone.now())

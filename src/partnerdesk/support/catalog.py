@@ -104,7 +104,7 @@ TOPICS = {
     ],
     "SharePoint Server": [
         ("sites", N_("Sites, lists and permissions")),
-        ("search", N_("Search")),
+        ("search", N_("Search and crawling")),
         ("farm", N_("Farm and service applications")),
     ],
     "Visual Studio": [

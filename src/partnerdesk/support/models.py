@@ -134,6 +134,57 @@ class BusinessCalendar(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        """Making a calendar the default takes the mark from the previous one, in one
+        transaction (there is one default at every moment)."""
+        from django.db import transaction
+
+        with transaction.atomic():
+            if self.is_default:
+                previous = BusinessCalendar.objects.filter(is_default=True).exclude(pk=self.pk)
+                for calendar in previous.select_for_update():
+                    calendar.is_default = False
+                    # save(), not update(): the calendars snapshot hears of it.
+                    super(BusinessCalendar, calendar).save(update_fields=["is_default"])
+            super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """A real IANA time zone, working days as ISO weekday digits 1–7 without repeats,
+        opening before closing, and always one default calendar."""
+        from zoneinfo import available_timezones
+
+        from django.core.exceptions import ValidationError
+
+        errors: dict[str, str] = {}
+        if self.time_zone not in available_timezones():
+            errors["time_zone"] = _(
+                "Give a time zone of the IANA database, such as Europe/Warsaw or UTC."
+            )
+        days = self.working_days or ""
+        if not days or any(d not in "1234567" for d in days) or len(set(days)) != len(days):
+            errors["working_days"] = _(
+                "Give each working day once, as ISO weekday numbers 1 (Monday) to 7 (Sunday)."
+            )
+        times = (self.opens_at, self.closes_at)
+        if None not in times and self.opens_at >= self.closes_at:
+            errors["closes_at"] = _("The working day must close after it opens.")
+        if not self.is_default:
+            others = BusinessCalendar.objects.filter(is_default=True).exclude(pk=self.pk)
+            if not others.exists():
+                errors["is_default"] = _(
+                    "One calendar must be the default: make another calendar the default instead."
+                )
+        if errors:
+            raise ValidationError(errors)
+
+    def get_constraints(self):
+        # The one-default constraint is kept by save(), which moves the mark; the others
+        # are checked as usual.
+        return [
+            (model, [c for c in constraints if c.name != "business_calendar_one_default"])
+            for model, constraints in super().get_constraints()
+        ]
+
 
 class Holiday(models.Model):
     calendar = models.ForeignKey(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -15,6 +15,7 @@ from partnerdesk.benefits.models import Entitlement, EntitlementStatus
 from partnerdesk.benefits.selectors import mpn_organization
 from partnerdesk.core.exceptions import NotAuthorized, NotFound, RoleRequired
 from partnerdesk.partners.models import Customer, Organization
+from partnerdesk.support.finding import DEFAULT_ORDERING, RequestFilters, filtered, order_by_of
 from partnerdesk.support.models import ContractLink, Product, SupportRequest, Workload
 
 
@@ -112,6 +113,7 @@ def support_request_list(*, user: User, status: str | None = None) -> QuerySet[S
 # What a list shows of each request: its own columns, and one column of each related row.
 PAGE_COLUMNS = {
     "id": "id",
+    "organization_id": "organization_id",
     "status": "status",
     "resolution": "resolution",
     "severity": "severity",
@@ -178,24 +180,36 @@ def request_sla_state_of(values: dict, now: datetime.datetime):
 COUNT_CAP = 10_000
 
 
-def page_query(queryset: QuerySet[SupportRequest]) -> QuerySet:
-    """The list's rows, newest first (the ``request_newest`` indexes' order)."""
-    return queryset.order_by("-created_at", "-id").values_list(*PAGE_COLUMNS.values())
+def page_query(queryset: QuerySet[SupportRequest], ordering: str = DEFAULT_ORDERING) -> QuerySet:
+    """The list's rows in a sort order (by default newest first: the ``request_newest``
+    indexes' order), always ending in ``id``."""
+    return queryset.order_by(*order_by_of(ordering)).values_list(*PAGE_COLUMNS.values())
+
+
+def requests_found(*, user: User, filters: RequestFilters) -> QuerySet[SupportRequest]:
+    """What the caller may see, narrowed by the filters (unordered)."""
+    return filtered(requests_visible_to(user), filters, user=user)
 
 
 def support_request_page(
-    *, user: User, status: str | None = None, offset: int = 0, limit: int = 50
+    *,
+    user: User,
+    status: str | None = None,
+    filters: RequestFilters | None = None,
+    offset: int = 0,
+    limit: int = 50,
 ) -> tuple[list[dict], int, bool]:
-    """One page of the list, newest first, as plain rows (no model instances: a page is
-    read, never changed); how many requests the list has, counted by the database up to
-    ``COUNT_CAP``; and whether that count is exact. Product names come from the catalog
-    snapshot."""
+    """One page of the list (filtered, sorted; newest first by default) as plain rows (no
+    model instances: a page is read, never changed); how many requests match, counted by
+    the database up to ``COUNT_CAP``; and whether that count is exact. Product names
+    come from the catalog snapshot."""
     from partnerdesk.support.catalog_snapshot import catalog
 
-    queryset = requests_visible_to(user)
+    filters = filters or RequestFilters()
     if status:
-        queryset = queryset.filter(status=status)
-    page = page_query(queryset)
+        filters = replace(filters, statuses=(status,))
+    queryset = requests_found(user=user, filters=filters)
+    page = page_query(queryset, filters.ordering)
     snapshot = catalog()
     now = timezone.now()
     rows = []
@@ -219,6 +233,11 @@ def support_request_get(*, user: User, request_id: int) -> SupportRequest:
 def customer_list(*, user: User) -> list[Customer]:
     csp_organization(user)
     return list(Customer.objects.for_user(user).order_by("name", "pk"))
+
+
+def customer_choices(*, user: User) -> list[tuple[int, str]]:
+    """The organization's CSP customers, for a list's filter (every member may filter)."""
+    return list(Customer.objects.for_user(user).order_by("name", "pk").values_list("pk", "name"))
 
 
 def customer_get(*, user: User, customer_id: int) -> Customer:

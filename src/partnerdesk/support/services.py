@@ -18,9 +18,11 @@ from partnerdesk.benefits.selectors import mpn_organization
 from partnerdesk.core import sql
 from partnerdesk.core.exceptions import NotFound, RoleRequired, ValidationFailed
 from partnerdesk.partners.models import Customer
+from partnerdesk.support import permissions as who_may
 from partnerdesk.support import sla
 from partnerdesk.support.access import access_support_request
 from partnerdesk.support.catalog_snapshot import catalog
+from partnerdesk.support.events import RequestEvent, emit
 from partnerdesk.support.exceptions import (
     ContractLinkRequired,
     NotActivated,
@@ -37,7 +39,7 @@ from partnerdesk.support.models import (
     Resolution,
     SupportRequest,
 )
-from partnerdesk.support.selectors import csp_organization, requests_visible_to
+from partnerdesk.support.selectors import csp_organization
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,26 @@ def support_request_create(*, user: User, draft: SupportRequestDraft) -> Support
                 "version and the previous one while in mainstream support are covered."
             )
         )
+    _check_topic(draft, product, snapshot)
     return _charge_and_open(user=user, product=product, draft=draft, catalog=snapshot)
+
+
+def _check_topic(draft: SupportRequestDraft, product: Product, snapshot) -> None:
+    """The topic, when given, must be one of the product family's (Partner Center asks
+    for it after the product)."""
+    if draft.topic_id is None:
+        return
+    topic = snapshot.topics.get(draft.topic_id)
+    if topic is None:
+        raise NotFound(
+            _("There is no such support topic."),
+            extra={"errors": [{"path": "topic_id", "message": _("Unknown support topic.")}]},
+        )
+    if topic.family != product.family:
+        message = _("This topic belongs to another product: choose one for %(family)s.") % {
+            "family": product.family
+        }
+        raise ValidationFailed([{"path": "topic_id", "message": message}])
 
 
 def _charge_and_open(
@@ -235,6 +256,7 @@ def _create_for_customer(*, user: User, draft: SupportRequestDraft) -> SupportRe
             _("The product does not match the workload: leave it out, or choose %(product)s.")
             % {"product": workload.product.name}
         )
+    _check_topic(draft, workload.product, snapshot)
     if workload.csp_plan:
         return _open(
             user=user, product=workload.product, draft=draft, customer=customer, entitlement=None
@@ -286,6 +308,10 @@ def _refund(*, support_request: SupportRequest, actor: User, note: str) -> None:
             note=note,
             support_request_id=support_request.pk,
         )
+        support_request.refunded_at = timezone.now()
+        SupportRequest.objects.filter(pk=support_request.pk).update(
+            refunded_at=support_request.refunded_at
+        )
         audit_record(
             action="incident.refunded",
             actor=actor,
@@ -298,6 +324,7 @@ def _refund(*, support_request: SupportRequest, actor: User, note: str) -> None:
 def support_request_withdraw(*, user: User, request_id: int) -> SupportRequest:
     with transaction.atomic():
         support_request = access_support_request(user, request_id, lock=True, own_organization=True)
+        who_may.require_withdraw(user, support_request)
         if not support_request.can_be_withdrawn:
             raise NotWithdrawable()
         support_request.status = RequestStatus.CLOSED
@@ -305,6 +332,7 @@ def support_request_withdraw(*, user: User, request_id: int) -> SupportRequest:
         support_request.closed_at = timezone.now()
         support_request.save(update_fields=["status", "resolution", "closed_at", "updated_at"])
         _refund(support_request=support_request, actor=user, note="withdrawn")
+        emit(RequestEvent.CLOSED, support_request=support_request, actor=user)
     return support_request
 
 
@@ -314,18 +342,6 @@ def _require_engineer(user: User, request_id: int) -> None:
     if not SupportRequest.objects.for_user(user).filter(pk=request_id).exists():
         raise NotFound()  # another organization's request: missing, not forbidden
     raise RoleRequired(_("Only support engineers can do this."))
-
-
-def support_request_pick_up(*, engineer: User, request_id: int) -> SupportRequest:
-    _require_engineer(engineer, request_id)
-    with transaction.atomic():
-        support_request = access_support_request(engineer, request_id, lock=True)
-        if support_request.is_finished:
-            raise RequestFinished()
-        support_request.assigned_to = engineer
-        support_request.status = RequestStatus.IN_PROGRESS
-        support_request.save(update_fields=["assigned_to", "status", "updated_at"])
-    return support_request
 
 
 def support_request_close(*, engineer: User, request_id: int, resolution: str) -> SupportRequest:
@@ -350,13 +366,101 @@ def support_request_close(*, engineer: User, request_id: int, resolution: str) -
         )
         if resolution in Resolution.refunding():
             _refund(support_request=support_request, actor=engineer, note=resolution)
+        emit(RequestEvent.CLOSED, support_request=support_request, actor=engineer)
     return support_request
 
 
-def support_request_add_note(*, author: User, request_id: int, body: str) -> RequestNote:
+def support_request_add_note(
+    *,
+    author: User,
+    request_id: int,
+    body: str,
+    internal: bool = False,
+    attention_needed: bool = False,
+) -> RequestNote:
+    """A reply in the request's conversation (``support.permissions`` says who may write
+    what). An engineer's question (``attention_needed``) puts the request in
+    attention_needed and pauses the first-response clock; the partner's reply clears it
+    and resumes the clock. An engineer's first reply the partner sees is the first
+    response. Finished requests take no more replies."""
     body = body.strip()
     if not body:
         raise ValidationFailed([{"path": "body", "message": _("Write something first.")}])
-    if not requests_visible_to(author).filter(pk=request_id).exists():
-        raise NotFound()
-    return RequestNote.objects.create(support_request_id=request_id, author=author, body=body)
+    if internal and attention_needed:
+        raise ValidationFailed(
+            [
+                {
+                    "path": "attention_needed",
+                    "message": _("An internal note cannot ask the partner: partners don't see it."),
+                }
+            ]
+        )
+    with transaction.atomic():
+        support_request = access_support_request(author, request_id, lock=True)
+        who_may.require_note_options(author, internal=internal, attention_needed=attention_needed)
+        if support_request.is_finished:
+            raise RequestFinished()
+        note = RequestNote.objects.create(
+            support_request=support_request,
+            author=author,
+            body=body,
+            internal=internal,
+            asks_partner=attention_needed,
+        )
+        changed = _conversation_moves(support_request, author=author, note=note)
+        if changed:
+            support_request.save(update_fields=[*changed, "updated_at"])
+        kind = RequestEvent.ATTENTION_NEEDED if attention_needed else RequestEvent.REPLY
+        emit(kind, support_request=support_request, actor=author, note=note)
+    return note
+
+
+def _conversation_moves(
+    support_request: SupportRequest, *, author: User, note: RequestNote
+) -> list[str]:
+    """What a new note does to the request's status and clock; the fields it changed."""
+    now = note.created_at
+    changed: list[str] = []
+    if who_may.is_engineer(author):
+        if note.asks_partner:
+            support_request.status = RequestStatus.ATTENTION_NEEDED
+            changed.append("status")
+            running = (
+                support_request.first_response_due is not None
+                and support_request.first_responded_at is None
+                and support_request.sla_paused_at is None
+            )
+            if running:
+                support_request.sla_paused_at = now
+                changed.append("sla_paused_at")
+        if not note.internal and support_request.first_responded_at is None:
+            support_request.first_responded_at = now
+            changed.append("first_responded_at")
+        return changed
+    if support_request.status == RequestStatus.ATTENTION_NEEDED:
+        support_request.status = (
+            RequestStatus.IN_PROGRESS if support_request.assigned_to_id else RequestStatus.OPEN
+        )
+        changed.append("status")
+        if support_request.sla_paused_at is not None and support_request.first_response_due:
+            clock = sla.clock_resume(
+                severity=support_request.severity,
+                paused_at=support_request.sla_paused_at,
+                resumed_at=now,
+                warning_at=support_request.sla_warning_at or support_request.first_response_due,
+                due=support_request.first_response_due,
+                calendar_hours=_calendar_hours(support_request),
+            )
+            support_request.first_response_due = clock.due
+            support_request.sla_warning_at = clock.warning_at
+            support_request.sla_paused_at = None
+            changed += ["first_response_due", "sla_warning_at", "sla_paused_at"]
+    return changed
+
+
+def _calendar_hours(support_request: SupportRequest) -> sla.Hours:
+    calendars = sla.calendars()
+    hours = calendars.by_id.get(support_request.calendar_id)
+    if hours is None:
+        _calendar_id, hours = calendars.for_organization(support_request.organization_id)
+    return hours

@@ -9,8 +9,9 @@ it is due soon (75 % of the way), so a read knows the state from stored times al
 from __future__ import annotations
 
 import datetime
+import logging
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db.models.signals import m2m_changed
 
@@ -18,6 +19,7 @@ from partnerdesk.core.snapshot import Snapshot
 from partnerdesk.support.models import BusinessCalendar, Holiday, Severity, SlaState
 
 UTC = datetime.UTC
+logger = logging.getLogger("partnerdesk.sla")
 WARNING_SHARE = 0.75
 # A calendar with no working hour at all would never reach the due time: past this many
 # days ahead the search stops and says so.
@@ -58,11 +60,21 @@ class Hours:
 UTC_ZONE = ZoneInfo("UTC")
 
 
+def _zone(name: str) -> ZoneInfo:
+    # The admin accepts IANA names only (BusinessCalendar.clean); a calendar written
+    # around it must not stop requests from being opened: its hours count as UTC.
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        logger.warning("business calendar: unknown time zone %r, counted as UTC", name)
+        return UTC_ZONE
+
+
 def hours_of(calendar: BusinessCalendar, holidays: list[datetime.date] | None = None) -> Hours:
     if holidays is None:
         holidays = list(calendar.holidays.values_list("date", flat=True))
     return Hours(
-        zone=ZoneInfo(calendar.time_zone),
+        zone=_zone(calendar.time_zone),
         days=frozenset(int(d) for d in calendar.working_days if d.isdigit()),
         opens=calendar.opens_at,
         closes=calendar.closes_at,
@@ -75,6 +87,8 @@ def business_add(start: datetime.datetime, seconds: float, hours: Hours) -> date
     start = start.astimezone(UTC)
     if hours.always:
         return start + datetime.timedelta(seconds=seconds)
+    if not hours.days or hours.opens >= hours.closes:
+        raise NoWorkingHours("the calendar has no working hours")
     remaining = seconds
     day = start.astimezone(hours.zone).date()
     for _ in range(HORIZON_DAYS):
@@ -121,7 +135,15 @@ def target_seconds(severity: str) -> int:
 
 
 def hours_for(severity: str, calendar_hours: Hours) -> Hours:
-    return Hours.around_the_clock() if severity in Severity.around_the_clock() else calendar_hours
+    if severity in Severity.around_the_clock():
+        return Hours.around_the_clock()
+    if not calendar_hours.always and (
+        not calendar_hours.days or calendar_hours.opens >= calendar_hours.closes
+    ):
+        # A calendar written around the admin's checks: a request is opened all the
+        # same, its clock running around the clock rather than never.
+        return Hours.around_the_clock()
+    return calendar_hours
 
 
 def clock_start(severity: str, opened_at: datetime.datetime, calendar_hours: Hours) -> Clock:

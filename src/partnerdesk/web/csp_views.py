@@ -49,6 +49,7 @@ def new_request(request, pk: int):
         request.POST or None,
         workloads=[(w.code, w.name) for w in workloads],
         reload_url=request.path,
+        family=workload.product.family,
         initial={
             "workload": workload.code,
             "contact_name": request.user.get_full_name(),

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partnerdesk.benefits import selectors as benefit_selectors
-from partnerdesk.notices.selectors import notice_list
+from partnerdesk.notices.selectors import inbox, notice_list
 from partnerdesk.notices.services import notices_mark_read
 from partnerdesk.support.selectors import support_request_list
 from partnerdesk.web.charts import entitlement_charts
@@ -36,12 +36,16 @@ def dashboard(request):
 
 @login_required
 def notices(request):
-    if request.user.organization_id is None:
+    # Engineers (no organization) have the requests' news here too.
+    if request.user.organization_id is None and not request.user.is_staff:
         return redirect("web:home")
-    items = notice_list(user=request.user)
-    notices_mark_read(user=request.user, notices=[n for n in items if not n.is_read])
+    items = inbox(user=request.user)
+    # A benefit's notice is read by being listed; a request's once the request is opened.
+    notices_mark_read(
+        user=request.user, notices=[i.notice for i in items if i.notice and not i.is_read]
+    )
     return render(
         request,
         "partnerdesk/notices.html",
-        {"items": items, "heading": _("Notices")},
+        {"items": items, "heading": _("Notices"), "engineer": request.user.is_staff},
     )

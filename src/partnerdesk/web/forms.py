@@ -70,19 +70,60 @@ class RequestFieldsForm(forms.Form):
             )
         }
         ids = {"contract_id": data["contract_id"] or None, "access_id": data["access_id"] or None}
-        return SupportRequestDraft(**(fields | ids | extra))
+        topic = {"topic_id": data.get("topic")}
+        return SupportRequestDraft(**(fields | ids | topic | extra))
+
+
+def topic_choices(family: str | None) -> list[tuple[str | int, str]]:
+    """The product family's support topics, by name in the reader's language (optional:
+    the first choice is none)."""
+    from partnerdesk.support.catalog_snapshot import catalog
+    from partnerdesk.support.selectors import topic_name
+
+    topics = sorted(
+        (t for t in catalog().topics.values() if family and t.family == family),
+        key=lambda t: (t.position, t.pk),
+    )
+    return [("", gettext("No topic (not sure)")), *((t.pk, topic_name(t)) for t in topics)]
+
+
+def product_family(product_id) -> str | None:
+    from partnerdesk.support.catalog_snapshot import catalog
+
+    try:
+        product = catalog().products.get(int(product_id or 0))
+    except (TypeError, ValueError):
+        return None
+    return product.family if product is not None else None
+
+
+def topic_field() -> forms.TypedChoiceField:
+    return forms.TypedChoiceField(label=_("Topic"), coerce=int, empty_value=None, required=False)
+
+
+class TopicForm(forms.Form):
+    """The topic select alone: the plan picker's htmx answer brings it along (out of
+    band) when the product changes."""
+
+    topic = topic_field()
+
+    def __init__(self, *args, family: str | None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["topic"].choices = topic_choices(family)
 
 
 class SupportRequestForm(RequestFieldsForm):
     product = forms.TypedChoiceField(label=_("Product"), coerce=int)
+    topic = topic_field()
     contract = forms.TypedChoiceField(
         label=_("Support plan"), coerce=int, required=False, widget=forms.RadioSelect
     )
-    field_order = ["product", "contract"]
+    field_order = ["product", "topic", "contract"]
 
     def __init__(self, *args, products, contracts, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["product"].choices = [("", _("Choose a product")), *products]
+        self.fields["topic"].choices = topic_choices(product_family(self.data.get("product")))
         # htmx: choosing a product reloads the plan picker with the plans that cover it.
         self.fields["product"].widget.attrs.update(
             {
@@ -98,11 +139,14 @@ class SupportRequestForm(RequestFieldsForm):
 
 class CustomerRequestForm(RequestFieldsForm):
     workload = forms.ChoiceField(label=_("Workload"))
-    field_order = ["workload"]
+    topic = topic_field()
+    field_order = ["workload", "topic"]
 
-    def __init__(self, *args, workloads, reload_url: str, **kwargs):
+    def __init__(self, *args, workloads, reload_url: str, family: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["workload"].choices = workloads
+        # The workload's product family: the page reloads when the workload changes.
+        self.fields["topic"].choices = topic_choices(family)
         # htmx: another workload reloads the page with its plan explained.
         self.fields["workload"].widget.attrs.update(
             {"hx-get": reload_url, "hx-target": "body", "hx-push-url": "true"}
@@ -110,7 +154,12 @@ class CustomerRequestForm(RequestFieldsForm):
 
 
 class NoteForm(forms.Form):
-    body = text(_("Add a note"), limits.NOTE_MAX, multiline=True, rows=3)
+    body = text(_("Your reply"), limits.NOTE_MAX, multiline=True, rows=4)
+    # Engineers only (support.permissions): the console's reply form shows them.
+    internal = forms.BooleanField(label=_("Internal note (partners don't see it)"), required=False)
+    attention_needed = forms.BooleanField(
+        label=_("Ask the partner (waits for their reply)"), required=False
+    )
 
 
 def _closing_choices() -> list[tuple[str, str]]:

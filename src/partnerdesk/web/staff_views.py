@@ -6,15 +6,17 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from partnerdesk.core.exceptions import RoleRequired
-from partnerdesk.support import selectors, services
-from partnerdesk.support.models import RequestStatus
-from partnerdesk.web.forms import CloseForm, NoteForm
+from partnerdesk.core.exceptions import RoleRequired, ValidationFailed
+from partnerdesk.notices.services import request_notices_mark_read
+from partnerdesk.support import assignment, selectors, services
+from partnerdesk.support.finding import ACTIVE
+from partnerdesk.web import request_lists
+from partnerdesk.web.forms import CloseForm
+from partnerdesk.web.support_views import conversation_context
 from partnerdesk.web.views import problem_page, shows_application_errors
 
 
@@ -30,15 +32,30 @@ def engineers_only(view):
 
 @engineers_only
 def queue(request):
-    status = request.GET.get("status", "")
-    requests = selectors.support_request_list(user=request.user, status=status or None)
-    if not status:
-        requests = requests.filter(status__in=[RequestStatus.OPEN, RequestStatus.IN_PROGRESS])
-    page = Paginator(requests, 50).get_page(request.GET.get("page"))
+    """Requests still being worked on by default, the one due first on top; queues by
+    product family, "assigned to me" and "unassigned"."""
+    explicit = "status" in request.GET
+    defaults = {} if explicit else {"status": ACTIVE}
+    active = request.GET.get("status", ACTIVE) == ACTIVE
+    context = request_lists.request_page(
+        user=request.user,
+        params=request.GET,
+        per_page=50,
+        defaults=defaults,
+        default_ordering="first_response_due" if active else "-created_at",
+    )
     return render(
         request,
         "partnerdesk/staff_queue.html",
-        {"page": page, "status": status, "statuses": RequestStatus.choices},
+        {
+            **context,
+            "columns": request_lists.columns(
+                request.GET, context["filters"].ordering, request_lists.CONSOLE_COLUMNS
+            ),
+            "families": sorted({p.family for p, _entitled in selectors.product_list()}),
+            "engineers": assignment.engineers(),
+            "filtered": bool(request.GET.dict().keys() - {"page", "ordering", "q"}),
+        },
     )
 
 
@@ -46,14 +63,15 @@ def queue(request):
 @shows_application_errors
 def request_detail(request, pk: int):
     support_request = selectors.support_request_get(user=request.user, request_id=pk)
+    request_notices_mark_read(user=request.user, request_id=support_request.pk)
     return render(
         request,
         "partnerdesk/staff_request.html",
         {
             "support_request": support_request,
-            "notes": support_request.notes.select_related("author"),
-            "note_form": NoteForm(),
+            **conversation_context(request.user, support_request),
             "close_form": CloseForm(),
+            "engineers": assignment.engineers(),
         },
     )
 
@@ -62,8 +80,35 @@ def request_detail(request, pk: int):
 @engineers_only
 @shows_application_errors
 def pick_up(request, pk: int):
-    services.support_request_pick_up(engineer=request.user, request_id=pk)
+    assignment.support_request_pick_up(engineer=request.user, request_id=pk)
     messages.success(request, _("You are working on this request now."))
+    return redirect("web:staff_request", pk=pk)
+
+
+@require_POST
+@engineers_only
+@shows_application_errors
+def assign(request, pk: int):
+    """Reassign to the engineer chosen (an e-mail), or unassign (an empty choice)."""
+    if "engineer" not in request.POST:
+        messages.error(request, _("Choose a support engineer."))
+        return redirect("web:staff_request", pk=pk)
+    email = request.POST["engineer"].strip() or None
+    try:
+        support_request = assignment.support_request_assign(
+            engineer=request.user, request_id=pk, assignee_email=email
+        )
+    except ValidationFailed as error:
+        messages.error(request, error.errors[0]["message"])
+        return redirect("web:staff_request", pk=pk)
+    if support_request.assigned_to is None:
+        messages.success(request, _("The request is back in the queue, unassigned."))
+    else:
+        messages.success(
+            request,
+            _("The request is assigned to %(name)s.")
+            % {"name": support_request.assigned_to.get_full_name()},
+        )
     return redirect("web:staff_request", pk=pk)
 
 

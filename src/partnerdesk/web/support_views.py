@@ -6,15 +6,22 @@ from dataclasses import replace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from partnerdesk.core.exceptions import ApplicationError
+from partnerdesk.core.exceptions import ApplicationError, ValidationFailed
+from partnerdesk.notices.services import request_notices_mark_read
+from partnerdesk.support import permissions as who_may
 from partnerdesk.support import selectors, services
+from partnerdesk.support.attachments import attachments_add
+from partnerdesk.support.export import export_filename, export_lines
+from partnerdesk.support.finding import request_filters
+from partnerdesk.web import request_lists
 from partnerdesk.web.forms import NoteForm, SupportRequestForm
-from partnerdesk.web.views import shows_application_errors
+from partnerdesk.web.views import problem_page, shows_application_errors
 
 
 def open_request(request, form, draft: services.SupportRequestDraft):
@@ -99,44 +106,98 @@ def request_new(request):
 @login_required
 @shows_application_errors
 def request_plans(request):
-    """htmx: the plan picker for the chosen product."""
+    """htmx: the plan picker for the chosen product, and (out of band) the topic select
+    with the product family's topics."""
+    from django.template.loader import render_to_string
+
+    from partnerdesk.web.forms import TopicForm, product_family
+
     try:
         product_id = int(request.GET.get("product") or 0)
     except ValueError:
         product_id = 0
     plans = _plan_context(request.user, product_id or None)
     typed = {name: request.GET.get(name) for name in ("access_id", "contract_id")}
-    return render(request, "partnerdesk/plan_picker.html", {**plans, **typed})
+    response = render(request, "partnerdesk/plan_picker.html", {**plans, **typed})
+    topics = TopicForm(family=product_family(product_id))
+    response.content += render_to_string(
+        "partnerdesk/topic_field.html", {"form": topics, "oob": True}, request=request
+    ).encode()
+    return response
 
 
 @login_required
 def request_list(request):
-    requests = selectors.support_request_list(user=request.user, status=request.GET.get("status"))
-    page = Paginator(requests, 25).get_page(request.GET.get("page"))
-    return render(request, "partnerdesk/request_list.html", {"page": page})
+    """The organization's requests: filtered, searched, sorted and paged in the database."""
+    context = request_lists.request_page(user=request.user, params=request.GET, per_page=25)
+    organization = request.user.organization
+    in_csp = organization is not None and organization.in_csp
+    spec = list(request_lists.PARTNER_COLUMNS)
+    if in_csp:
+        spec.insert(3, (_("CSP customer"), None))
+    return render(
+        request,
+        "partnerdesk/request_list.html",
+        {
+            **context,
+            "columns": request_lists.columns(request.GET, context["filters"].ordering, spec),
+            "in_csp": in_csp,
+            "customers": selectors.customer_choices(user=request.user) if in_csp else [],
+            "products": selectors.product_list(),
+            "filtered": bool(request.GET.dict().keys() - {"page", "ordering"}),
+        },
+    )
+
+
+@login_required
+def request_export(request):
+    """The list as it is filtered and sorted, as CSV (streamed)."""
+    filters, errors = request_filters(request.GET.dict())
+    if errors:
+        return problem_page(request, ValidationFailed(errors))
+    response = StreamingHttpResponse(
+        export_lines(user=request.user, filters=filters), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{export_filename()}"'
+    return response
 
 
 @login_required
 @shows_application_errors
 def request_detail(request, pk: int):
     support_request = selectors.support_request_get(user=request.user, request_id=pk)
+    # Opening the request is reading what it was told about (a write the reader caused).
+    request_notices_mark_read(user=request.user, request_id=support_request.pk)
     return render(
         request,
         "partnerdesk/request_detail.html",
         {
             "support_request": support_request,
-            "notes": support_request.notes.select_related("author"),
-            "note_form": NoteForm(),
+            **conversation_context(request.user, support_request),
+            "may_withdraw": support_request.can_be_withdrawn
+            and who_may.may_withdraw(request.user, support_request),
         },
     )
+
+
+def conversation_context(user, support_request) -> dict:
+    """The conversation as ``user`` may read it, and the reply form (both request pages)."""
+    return {
+        "notes": who_may.notes_visible_to(user, support_request),
+        "note_form": NoteForm(),
+        "is_engineer": who_may.is_engineer(user),
+    }
 
 
 @require_POST
 @login_required
 @shows_application_errors
 def request_withdraw(request, pk: int):
-    services.support_request_withdraw(user=request.user, request_id=pk)
-    messages.success(request, _("The request was withdrawn and its incident given back."))
+    withdrawn = services.support_request_withdraw(user=request.user, request_id=pk)
+    if withdrawn.charged:
+        messages.success(request, _("The request was withdrawn and its incident given back."))
+    else:  # the Cloud Solution Provider plan: no incident to speak of
+        messages.success(request, _("The request was withdrawn."))
     return redirect("web:request_detail", pk=pk)
 
 
@@ -144,12 +205,28 @@ def request_withdraw(request, pk: int):
 @login_required
 @shows_application_errors
 def request_note(request, pk: int):
+    """A reply, with its files (the attachments of the form's ``files``), all or nothing."""
     form = NoteForm(request.POST)
-    if form.is_valid():
-        services.support_request_add_note(
-            author=request.user, request_id=pk, body=form.cleaned_data["body"]
-        )
-    else:
-        messages.error(request, _("Write something first."))
     target = "web:staff_request" if request.user.is_staff else "web:request_detail"
+    if not form.is_valid():
+        errors = form.errors.get("body") or [_("Write something first.")]
+        messages.error(request, errors[0])
+        return redirect(target, pk=pk)
+    uploads = request.FILES.getlist("files")
+    with transaction.atomic():
+        note = services.support_request_add_note(
+            author=request.user,
+            request_id=pk,
+            body=form.cleaned_data["body"],
+            internal=form.cleaned_data["internal"],
+            attention_needed=form.cleaned_data["attention_needed"],
+        )
+        if uploads:
+            attachments_add(user=request.user, request_id=pk, uploads=uploads, note=note)
+    if note.internal:
+        messages.success(request, _("The internal note is saved; partners don't see it."))
+    elif note.asks_partner:
+        messages.success(request, _("Your question is sent; the request waits for the reply."))
+    else:
+        messages.success(request, _("Your reply is sent."))
     return redirect(target, pk=pk)

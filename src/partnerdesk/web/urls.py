@@ -2,9 +2,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
 from partnerdesk.web import (
+    attachment_views,
     csp_views,
     dashboard_views,
     signin_views,
+    sla_views,
     staff_views,
     support_views,
     views,
@@ -48,6 +50,7 @@ urlpatterns = [
     path("benefits/technical/<int:pk>/", views.benefit_detail, name="benefit_detail"),
     path("benefits/technical/<int:pk>/activate/", views.benefit_activate, name="benefit_activate"),
     path("support/requests/", support_views.request_list, name="requests"),
+    path("support/requests/export/", support_views.request_export, name="requests_export"),
     path("support/requests/new/", support_views.request_new, name="request_new"),
     path("support/requests/new/plans/", support_views.request_plans, name="request_plans"),
     path("support/requests/<int:pk>/", support_views.request_detail, name="request_detail"),
@@ -57,10 +60,22 @@ urlpatterns = [
         name="request_withdraw",
     ),
     path("support/requests/<int:pk>/notes/", support_views.request_note, name="request_note"),
+    path(
+        "support/requests/<int:pk>/attachments/",
+        attachment_views.attachments_add,
+        name="request_attachments_add",
+    ),
+    path(
+        "support/requests/<int:pk>/attachments/<int:attachment_id>/",
+        attachment_views.attachment_download,
+        name="request_attachment",
+    ),
     path("staff/requests/", staff_views.queue, name="staff_queue"),
+    path("staff/sla/", sla_views.sla_report, name="staff_sla"),
     path("staff/requests/<int:pk>/", staff_views.request_detail, name="staff_request"),
     path("staff/requests/<int:pk>/pick-up/", staff_views.pick_up, name="staff_pick_up"),
     path("staff/requests/<int:pk>/close/", staff_views.close, name="staff_close"),
+    path("staff/requests/<int:pk>/assign/", staff_views.assign, name="staff_assign"),
     path("benefits/plans/", views.plan_comparison, name="plans"),
     path("csp/customers/", csp_views.customers, name="csp_customers"),
     path("csp/customers/<int:pk>/", csp_views.service_management, name="csp_customer"),

@@ -1,23 +1,41 @@
-from django.http import HttpRequest
+import datetime
+import re
+from typing import Annotated, Literal
+
+from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
-from ninja import Header, Query, Router, Status
+from ninja import Field, Header, Query, Router, Schema, Status
+from pydantic import BeforeValidator, WithJsonSchema
 
 from partnerdesk.api.idempotency import idempotent
 from partnerdesk.api.problems import COMMON_ERRORS, Problem, stored_problem_response
+from partnerdesk.api.routers.attachments import attachments_out
 from partnerdesk.api.schemas import (
     IDEMPOTENCY_KEY_PATTERN,
     CloseIn,
     NoteIn,
     NoteOut,
+    SeverityIn,
     SupportRequestDetail,
     SupportRequestIn,
     SupportRequestOut,
     SupportRequestPage,
+    Text,
 )
 from partnerdesk.core import limits
-from partnerdesk.support import selectors, services
+from partnerdesk.core.exceptions import ValidationFailed
+from partnerdesk.support import assignment, selectors, services
+from partnerdesk.support import permissions as who_may
 from partnerdesk.support.catalog_snapshot import catalog
-from partnerdesk.support.models import RequestStatus, SupportRequest
+from partnerdesk.support.export import export_filename, export_lines
+from partnerdesk.support.finding import (
+    ACTIVE,
+    ORDERINGS,
+    SEARCH_MAX,
+    RequestFilters,
+    request_filters,
+)
+from partnerdesk.support.models import RequestNote, RequestStatus, SupportRequest
 
 router = Router(tags=["support requests"])
 PAGE_DEFAULT, PAGE_MAX = 100, 200
@@ -62,13 +80,26 @@ def _json_ready(values: dict) -> dict:
     return {k: v.isoformat() if hasattr(v, "isoformat") else v for k, v in values.items()}
 
 
-def detail_out(support_request: SupportRequest) -> dict:
+def note_out(note: RequestNote) -> dict:
+    return {
+        "id": note.pk,
+        "author": note.author.email,
+        "author_name": note.author.get_full_name(),
+        "author_side": "engineer" if who_may.is_engineer(note.author) else "partner",
+        "body": note.body,
+        "internal": note.internal,
+        "attention_needed": note.asks_partner,
+        "created_at": note.created_at,
+    }
+
+
+def detail_out(support_request: SupportRequest, user=None) -> dict:
+    """``user``: the reader (None reads as a partner: no internal notes)."""
     return {
         **request_out(support_request),
-        "notes": [
-            {"id": n.pk, "author": n.author.email, "body": n.body, "created_at": n.created_at}
-            for n in support_request.notes.select_related("author")
-        ],
+        # Partners never see an internal note (support.permissions).
+        "notes": [note_out(n) for n in who_may.notes_visible_to(user, support_request)],
+        "attachments": attachments_out(user, support_request),
     }
 
 
@@ -108,27 +139,112 @@ def support_request_create(
     return Status(status, body)
 
 
+FILTERS_DESCRIPTION = (
+    "Filters (all optional, combined): `status` (or `active`: open, in progress and "
+    "attention needed), `severity` (A, B, C or critical, moderate, minimal), `product_id`, "
+    "`family` (a product family: the console's queues), `customer_id` (CSP), `opener` and "
+    "`assigned` (an e-mail; `assigned` also `me` or `none`), `created_from` and "
+    "`created_to` (dates, both included), `q` (words of the title or description, each "
+    "a prefix, all required). `ordering`: one of id, created_at, updated_at, severity, "
+    "status, title, product, first_response_due, with `-` in front for descending "
+    "(default `-created_at`); ties are broken by id."
+)
+
+
+StatusFilter = Literal[tuple([*RequestStatus.values, ACTIVE])]  # type: ignore[valid-type]
+OrderingIn = Literal[tuple(o for key in ORDERINGS for o in (key, f"-{key}"))]  # type: ignore[valid-type]
+
+
+# A calendar date as YYYY-MM-DD, and nothing else (pydantic alone would also take a
+# number of seconds since 1970 for a date).
+def _iso_date(value: object) -> datetime.date:
+    if isinstance(value, datetime.date):
+        return value
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("a date as YYYY-MM-DD")
+    return datetime.date.fromisoformat(value)
+
+
+DateIn = Annotated[
+    datetime.date,
+    BeforeValidator(_iso_date),
+    WithJsonSchema({"type": "string", "format": "date"}),
+]
+
+
+class RequestQuery(Schema):
+    """What the OpenAPI document says of each filter is what the server accepts: a value
+    the schema allows is never refused (schemathesis checks it)."""
+
+    status: StatusFilter | None = None
+    severity: SeverityIn | None = None
+    product_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    family: Text(120) | None = None
+    customer_id: int | None = Field(None, ge=1, le=2**63 - 1)
+    opener: Text(limits.EMAIL_MAX) | None = None
+    assigned: Text(limits.EMAIL_MAX) | None = None
+    created_from: DateIn | None = None
+    created_to: DateIn | None = None
+    q: Text(SEARCH_MAX) | None = None
+    ordering: OrderingIn | None = None
+
+
+def _filters(query: RequestQuery) -> RequestFilters:
+    filters, errors = request_filters(query.model_dump(), strict_range=False)
+    if errors:
+        raise ValidationFailed(errors)
+    return filters
+
+
 @router.get(
     "/support-requests",
-    response={200: SupportRequestPage, **COMMON_ERRORS},
-    summary="The organization's support requests, newest first",
+    response={200: SupportRequestPage, 422: Problem, **COMMON_ERRORS},
+    summary="The organization's support requests, filtered and sorted (newest first)",
     description=(
         "Paginated in the database: `limit` (1 to 200, default 100) and `offset`. "
         "`count` is the number of requests that match, counted exactly up to 10,000; "
         "past that `count` is 10000 and `count_exact` is false (at least that many). "
-        "Support engineers see every organization's requests."
+        "Support engineers see every organization's requests. " + FILTERS_DESCRIPTION
     ),
 )
 def support_request_list(
     request: HttpRequest,
-    status: RequestStatus = Query(None),
+    query: Query[RequestQuery],
     limit: int = Query(PAGE_DEFAULT, ge=1, le=PAGE_MAX),
     offset: int = Query(0, ge=0, le=OFFSET_MAX),
 ):
     rows, count, exact = selectors.support_request_page(
-        user=request.auth, status=status, offset=offset, limit=limit
+        user=request.auth, filters=_filters(query), offset=offset, limit=limit
     )
     return {"items": rows, "count": count, "count_exact": exact}
+
+
+@router.get(
+    "/support-requests/export",
+    response={200: None, 422: Problem, **COMMON_ERRORS},
+    summary="The filtered list as CSV (streamed)",
+    description=(
+        "Every request that matches, in the list's order, as `text/csv` (UTF-8 with a "
+        "byte-order mark, for Excel), streamed as it is read. The same filters and "
+        "`ordering` as the list. " + FILTERS_DESCRIPTION
+    ),
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "CSV",
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            }
+        }
+    },
+)
+def support_request_export(request: HttpRequest, query: Query[RequestQuery]):
+    return csv_response(export_lines(user=request.auth, filters=_filters(query)))
+
+
+def csv_response(lines) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{export_filename()}"'
+    return response
 
 
 @router.get(
@@ -137,13 +253,20 @@ def support_request_list(
     summary="One support request, with its notes",
 )
 def support_request_detail(request: HttpRequest, request_id: int):
-    return detail_out(selectors.support_request_get(user=request.auth, request_id=request_id))
+    return detail_out(
+        selectors.support_request_get(user=request.auth, request_id=request_id), request.auth
+    )
 
 
 @router.post(
     "/support-requests/{request_id}/withdraw",
     response={200: SupportRequestOut, **ERRORS},
     summary="Withdraw a request nobody has picked up (the incident is refunded)",
+    description=(
+        "For the person who opened the request and the organization's Global admins and MPN "
+        "partner admins; another member gets 403 `role_required`, another organization (and "
+        "a support engineer) 404. A request someone picked up answers 409 `not_withdrawable`."
+    ),
 )
 def support_request_withdraw(request: HttpRequest, request_id: int):
     services.support_request_withdraw(user=request.auth, request_id=request_id)
@@ -163,20 +286,57 @@ def support_request_close(request: HttpRequest, request_id: int, payload: CloseI
 
 
 @router.post(
+    "/support-requests/{request_id}/pick-up",
+    response={200: SupportRequestOut, **ERRORS},
+    summary="Pick a request up (support engineers only): it is yours, in progress",
+    description="A request waiting on the partner (`attention_needed`) stays so.",
+)
+def support_request_pick_up(request: HttpRequest, request_id: int):
+    assignment.support_request_pick_up(engineer=request.auth, request_id=request_id)
+    return request_out(selectors.support_request_get(user=request.auth, request_id=request_id))
+
+
+class AssignIn(Schema):
+    engineer: Text(limits.EMAIL_MAX) | None = Field(
+        ..., description="An active support engineer's e-mail; `null` unassigns."
+    )
+
+
+@router.post(
+    "/support-requests/{request_id}/assign",
+    response={200: SupportRequestOut, 422: Problem, **ERRORS},
+    summary="Assign a request to an engineer, or unassign it (support engineers only)",
+    description=(
+        "`engineer`: an active support engineer's e-mail (else 422 at `engineer`), or "
+        "`null` to give the request back to the queue (in progress becomes open)."
+    ),
+)
+def support_request_assign(request: HttpRequest, request_id: int, payload: AssignIn):
+    assignment.support_request_assign(
+        engineer=request.auth, request_id=request_id, assignee_email=payload.engineer
+    )
+    return request_out(selectors.support_request_get(user=request.auth, request_id=request_id))
+
+
+@router.post(
     "/support-requests/{request_id}/notes",
-    response={201: NoteOut, **ERRORS},
-    summary="Add a note to a request",
+    response={201: NoteOut, 422: Problem, **ERRORS},
+    summary="Reply in a request's conversation",
+    description=(
+        "Anyone who can see the request may reply. Support engineers may also write an "
+        "`internal` note (partners never see it, nor are told of it) or ask the partner "
+        "(`attention_needed`: the request waits on the partner, its first-response clock "
+        "paused, until someone of the partner replies). A partner sending either gets 403 "
+        "`role_required`; both at once is 422. A resolved or closed request answers 409 "
+        "`request_finished`."
+    ),
 )
 def support_request_note(request: HttpRequest, request_id: int, payload: NoteIn):
     note = services.support_request_add_note(
-        author=request.auth, request_id=request_id, body=payload.body
+        author=request.auth,
+        request_id=request_id,
+        body=payload.body,
+        internal=payload.internal,
+        attention_needed=payload.attention_needed,
     )
-    return Status(
-        201,
-        {
-            "id": note.pk,
-            "author": note.author.email,
-            "body": note.body,
-            "created_at": note.created_at,
-        },
-    )
+    return Status(201, note_out(note))
