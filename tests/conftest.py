@@ -8,6 +8,19 @@ from django.core.servers import basehttp
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium under Playwright, one per test module (tests/browser.py)."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM_ARGS, chromium_path
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
 # The live server's listen queue is 10 by default; the concurrency tests connect fifty
 # clients at once, as a production server's (gunicorn's 2048) would accept.
 basehttp.WSGIServer.request_queue_size = 256

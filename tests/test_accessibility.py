@@ -2,11 +2,10 @@
 violations."""
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from partnerdesk.benefits.models import Entitlement
 from partnerdesk.notices.services import notices_send_due
-from tests.browser import CHROMIUM_ARGS, LANGUAGES, LOCALES, axe_violations, chromium_path
+from tests.browser import LANGUAGES, LOCALES, axe_violations
 from tests.factories import (
     PASSWORD,
     CustomerFactory,
@@ -18,14 +17,6 @@ from tests.factories import (
 )
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def world():

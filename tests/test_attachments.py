@@ -507,18 +507,6 @@ def test_the_shown_name_is_cleaned(raw, shown):
     assert attachments.display_name(raw) == shown
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser import CHROMIUM_ARGS, chromium_path
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("language", ["en", "ru", "pl"])
 def test_a_partner_attaches_a_log_on_the_request_page(

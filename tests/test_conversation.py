@@ -507,21 +507,9 @@ def test_the_reply_email_arrives_by_smtp_in_each_recipients_language(transaction
 # --- in a real browser -------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser import CHROMIUM_ARGS, chromium_path
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.mark.browser
 @pytest.mark.parametrize("language", ["en", "ru", "pl"])
-def test_a_partner_answers_the_engineers_question(chromium, live_server, language):
+def test_a_partner_answers_the_engineers_question(browser, live_server, language):
     from playwright.sync_api import expect
 
     from tests.browser import LOCALES, axe_violations, screenshot, sign_in
@@ -548,7 +536,7 @@ def test_a_partner_answers_the_engineers_question(chromium, live_server, languag
         attention_needed=True,
     )
     # bypass_csp: axe is injected as an inline script, which the policy forbids.
-    context = chromium.new_context(
+    context = browser.new_context(
         locale=LOCALES[language], viewport={"width": 1280, "height": 900}, bypass_csp=True
     )
     page = context.new_page()
@@ -585,9 +573,7 @@ def test_a_partner_answers_the_engineers_question(chromium, live_server, languag
     finally:
         context.close()
 
-    context = chromium.new_context(
-        locale=LOCALES[language], viewport={"width": 1280, "height": 900}
-    )
+    context = browser.new_context(locale=LOCALES[language], viewport={"width": 1280, "height": 900})
     page = context.new_page()
     try:
         sign_in(page, live_server.url, "erin@microsoft.example")

@@ -556,24 +556,12 @@ def test_the_partner_list_filters_sorts_and_pages_in_the_database(desk):
 # In a real browser (Debian's Chromium), in English, Russian and Polish
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    from tests.browser import CHROMIUM_ARGS, chromium_path
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @pytest.fixture
-def browser_page(chromium, language):
+def browser_page(browser, language):
     from tests.browser import LOCALES
 
     # bypass_csp: axe is injected as an inline script, which the policy forbids.
-    context = chromium.new_context(
+    context = browser.new_context(
         locale=LOCALES[language], viewport={"width": 1280, "height": 900}, bypass_csp=True
     )
     context.set_default_timeout(10_000)

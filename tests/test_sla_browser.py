@@ -6,18 +6,16 @@ import datetime
 
 import pytest
 from django.utils import timezone, translation
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from partnerdesk.benefits.models import Entitlement
 from partnerdesk.support.models import BusinessCalendar, SupportRequest, SupportTopic
 from partnerdesk.support.services import SupportRequestDraft, support_request_create
 from partnerdesk.web.templatetags.sla_clock import time_left
 from tests.browser import (
-    CHROMIUM_ARGS,
     LANGUAGES,
     LOCALES,
     axe_violations,
-    chromium_path,
     screenshot,
     sign_in,
     t,
@@ -25,14 +23,6 @@ from tests.browser import (
 from tests.factories import OTHER, OrganizationFactory, UserFactory, activate, membership, product
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
