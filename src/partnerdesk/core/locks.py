@@ -24,10 +24,14 @@ from django.db import connection
 from django.db.models import QuerySet
 
 
-def locked(queryset: QuerySet) -> QuerySet:
+def locked(queryset: QuerySet, *, skip_locked: bool = False) -> QuerySet:
     """The rows of ``queryset``, locked in primary-key order, and only its own table's
-    rows (``of=self``), never the rows of a joined table; see above for ``no_key``."""
-    return queryset.order_by("pk").select_for_update(of=("self",), no_key=True)
+    rows (``of=self``), never the rows of a joined table; see above for ``no_key``.
+    ``skip_locked``: leave out rows another transaction holds (a sweep that several
+    workers run at once, each taking what nobody else has)."""
+    return queryset.order_by("pk").select_for_update(
+        of=("self",), no_key=True, skip_locked=skip_locked
+    )
 
 
 def lock_clause(alias: str) -> str:

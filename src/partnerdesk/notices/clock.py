@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import datetime
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from partnerdesk.accounts.models import User
+from partnerdesk.core.locks import locked
 from partnerdesk.notices.models import RequestNotice, RequestNoticeKind
+from partnerdesk.notices.requests import language_of
 from partnerdesk.support.models import RequestStatus, SupportRequest
 
 # A breach older than this when first seen (the worker was down for a week) is not
@@ -77,13 +78,9 @@ def _notify_one(request_id: int, kind: str, now: datetime.datetime) -> list[int]
     if kind == RequestNoticeKind.SLA_WARNING:
         moment = Q(sla_warning_at__lte=now, first_response_due__gt=now)
     with transaction.atomic():
-        support_request = (
-            _clock_running()
-            .filter(moment, pk=request_id)
-            .order_by("pk")
-            .select_for_update(of=("self",), no_key=True, skip_locked=True)
-            .first()
-        )
+        support_request = locked(
+            _clock_running().filter(moment, pk=request_id), skip_locked=True
+        ).first()
         if support_request is None:
             return []  # answered, paused or closed meanwhile, or another run has it
         if RequestNotice.objects.filter(support_request_id=request_id, kind=kind).exists():
@@ -102,9 +99,7 @@ def _notify_one(request_id: int, kind: str, now: datetime.datetime) -> list[int]
                 "pk", flat=True
             )
         )
-        to = [
-            [u.email.lower(), u.language or settings.LANGUAGE_CODE, True] for u in people if u.email
-        ]
+        to = [[u.email.lower(), language_of(u), True] for u in people if u.email]
         if ids and to:
             # The notices app's own e-mail: the message in the recipient's language and
             # a link to the request in the console.

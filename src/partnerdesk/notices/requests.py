@@ -35,6 +35,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from partnerdesk.accounts.models import User
+from partnerdesk.core.locks import locked
 from partnerdesk.notices.models import RequestNotice, RequestNoticeKind
 from partnerdesk.support.events import RequestEvent
 from partnerdesk.support.models import RequestNote, SupportRequest
@@ -52,12 +53,13 @@ class Recipient:
     user: User | None = None
 
 
-def _language(user: User | None) -> str:
+def language_of(user: User | None) -> str:
+    """The language to write to ``user`` in (the site's for someone without one)."""
     return (user.language if user is not None else "") or settings.LANGUAGE_CODE
 
 
 def _person(user: User, *, engineer: bool) -> Recipient:
-    return Recipient(user.email.lower(), _language(user), engineer, user)
+    return Recipient(user.email.lower(), language_of(user), engineer, user)
 
 
 def partner_side(support_request: SupportRequest, actor: User | None) -> list[Recipient]:
@@ -73,7 +75,7 @@ def partner_side(support_request: SupportRequest, actor: User | None) -> list[Re
         if user is not None and user.organization_id == support_request.organization_id:
             people.append(_person(user, engineer=False))
         else:  # no account that may see the request: the e-mail only
-            people.append(Recipient(contact, _language(user), False))
+            people.append(Recipient(contact, language_of(user), False))
     return people
 
 
@@ -264,12 +266,9 @@ def request_notices_opened_due(*, now: datetime.datetime | None = None) -> int:
     told = 0
     for request_id in list(due):
         with transaction.atomic():
-            support_request = (
-                SupportRequest.objects.filter(pk=request_id)
-                .order_by("pk")
-                .select_for_update(of=("self",), no_key=True, skip_locked=True)
-                .first()
-            )
+            support_request = locked(
+                SupportRequest.objects.filter(pk=request_id), skip_locked=True
+            ).first()
             if support_request is None:
                 continue  # another run is telling about it
             if RequestNotice.objects.filter(

@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from partnerdesk.accounts.models import User
 from partnerdesk.support.finding import RequestFilters, order_by_of
-from partnerdesk.support.selectors import request_sla_state_of, requests_found, topic_name
+from partnerdesk.support.selectors import requests_found, topic_name
+from partnerdesk.support.sla import sla_state_of
 
 BOM = "\ufeff"
 CHUNK_ROWS = 2000  # fetched from the database at a time
@@ -98,7 +99,7 @@ def _line(values: dict, snapshot, now: datetime.datetime) -> list:
         **values,
         "product": product.name if product is not None else values["product_id"],
         "topic": topic_name(topic) if topic is not None else None,
-        "sla_state": request_sla_state_of(values, now),
+        "sla_state": sla_state_of(values, now),
     }
     return [cell(row[name]) for name in HEADER]
 

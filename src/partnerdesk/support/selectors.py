@@ -17,6 +17,7 @@ from partnerdesk.core.exceptions import NotAuthorized, NotFound, RoleRequired
 from partnerdesk.partners.models import Customer, Organization
 from partnerdesk.support.finding import DEFAULT_ORDERING, RequestFilters, filtered, order_by_of
 from partnerdesk.support.models import ContractLink, Product, SupportRequest, Workload
+from partnerdesk.support.sla import sla_state_of
 
 
 def entitled_product_ids(*, products: list[Product], today: datetime.date) -> set[int]:
@@ -156,23 +157,10 @@ def request_derived(values: dict, topics: dict, *, now: datetime.datetime) -> di
         "topic_id": values.get("topic_id"),
         "topic": topic_name(topic) if topic is not None else None,
         "first_response_due": values.get("first_response_due"),
-        "sla_state": request_sla_state_of(values, now),
+        "sla_state": sla_state_of(values, now),
         "refunded": values.get("refunded_at") is not None,
         "refunded_at": values.get("refunded_at"),
     }
-
-
-def request_sla_state_of(values: dict, now: datetime.datetime):
-    from partnerdesk.support.sla import sla_state
-
-    return sla_state(
-        due=values.get("first_response_due"),
-        warning_at=values.get("sla_warning_at"),
-        responded_at=values.get("first_responded_at"),
-        paused_at=values.get("sla_paused_at"),
-        closed_at=values.get("closed_at"),
-        now=now,
-    )
 
 
 # Counting is exact up to here; past it the count says "at least" (an operator's list of a

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -200,15 +201,21 @@ def sla_state(
     return SlaState.ON_TRACK
 
 
-def request_sla_state(support_request, now: datetime.datetime) -> SlaState | None:
+def sla_state_of(values: Mapping, now: datetime.datetime) -> SlaState | None:
+    """``sla_state`` of a request's stored values: a list's row, or an instance's
+    ``vars()``."""
     return sla_state(
-        due=support_request.first_response_due,
-        warning_at=support_request.sla_warning_at,
-        responded_at=support_request.first_responded_at,
-        paused_at=support_request.sla_paused_at,
-        closed_at=support_request.closed_at,
+        due=values.get("first_response_due"),
+        warning_at=values.get("sla_warning_at"),
+        responded_at=values.get("first_responded_at"),
+        paused_at=values.get("sla_paused_at"),
+        closed_at=values.get("closed_at"),
         now=now,
     )
+
+
+def request_sla_state(support_request, now: datetime.datetime) -> SlaState | None:
+    return sla_state_of(vars(support_request), now)
 
 
 # The calendars, per process (``core.snapshot``): opening a request needs its clock
