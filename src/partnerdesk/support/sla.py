@@ -201,21 +201,27 @@ def sla_state(
     return SlaState.ON_TRACK
 
 
+# ``sla_state``'s arguments and the request fields they are stored in.
+_STORED = {
+    "due": "first_response_due",
+    "warning_at": "sla_warning_at",
+    "responded_at": "first_responded_at",
+    "paused_at": "sla_paused_at",
+    "closed_at": "closed_at",
+}
+
+
 def sla_state_of(values: Mapping, now: datetime.datetime) -> SlaState | None:
-    """``sla_state`` of a request's stored values: a list's row, or an instance's
-    ``vars()``."""
-    return sla_state(
-        due=values.get("first_response_due"),
-        warning_at=values.get("sla_warning_at"),
-        responded_at=values.get("first_responded_at"),
-        paused_at=values.get("sla_paused_at"),
-        closed_at=values.get("closed_at"),
-        now=now,
-    )
+    """``sla_state`` of a request's stored values (a list's row)."""
+    return sla_state(**{arg: values.get(field) for arg, field in _STORED.items()}, now=now)
 
 
 def request_sla_state(support_request, now: datetime.datetime) -> SlaState | None:
-    return sla_state_of(vars(support_request), now)
+    """``sla_state`` of a request instance (attribute access, so a deferred field is
+    loaded rather than read as missing)."""
+    return sla_state(
+        **{arg: getattr(support_request, field) for arg, field in _STORED.items()}, now=now
+    )
 
 
 # The calendars, per process (``core.snapshot``): opening a request needs its clock
