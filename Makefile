@@ -9,7 +9,7 @@ PORT   ?= 8000
 .PHONY: demo test test-fast install dev messages lint check audit screenshots bench dist clean help
 
 help:
-	@echo "make demo   install, migrate, load demo data, serve http://$(HOST):$(PORT)"
+	@echo "make demo   install, migrate, load demo data, serve http://$(HOST):$(PORT) (PORT=8001 for another)"
 	@echo "make test   install dev extras, lint, checks, and the whole test suite"
 	@echo "make test-fast   the suite without browser journeys and slow process tests"
 
@@ -39,8 +39,10 @@ messages: install
 # production (`partnerdesk serve`, DEBUG off) but over plain http on this machine, so
 # without the redirect to https, and with a secret key of its own, made once in var/.
 DEMO_KEY := var/demo-secret-key
+# `make demo PORT=8001` (or HOST=…) serves there, and the e-mails' links follow it.
 DEMO_ENV := PARTNERDESK_ACTIVATION_DELAY=20 PARTNERDESK_PERIODIC_INTERVAL=10 \
-	DJANGO_DEBUG=0 PARTNERDESK_HTTPS=0 ALLOWED_HOSTS=$(HOST),127.0.0.1,localhost
+	DJANGO_DEBUG=0 PARTNERDESK_HTTPS=0 ALLOWED_HOSTS=$(HOST),127.0.0.1,localhost \
+	PARTNERDESK_BASE_URL=http://$(HOST):$(PORT)
 
 $(DEMO_KEY):
 	mkdir -p var

@@ -4,7 +4,7 @@ import datetime
 
 import pytest
 import requests
-from django.utils import timezone
+from django.utils import formats, timezone, translation
 
 from partnerdesk.accounts.models import ApiToken
 from partnerdesk.benefits.models import Entitlement
@@ -133,13 +133,6 @@ def test_csp_only_message_in_russian_and_polish(live_server):
 
 def test_organization_without_membership_has_no_benefits_yet(live_server, today):
     organization = OrganizationFactory()
-    membership(
-        organization,
-        "silver",
-        OTHER,
-        starts=today - datetime.timedelta(days=400),
-        ends=today - datetime.timedelta(days=35),
-    )
     api = Api(live_server.url, token_for(UserFactory(organization=organization)))
 
     body = api.get("/benefits").json()
@@ -148,6 +141,24 @@ def test_organization_without_membership_has_no_benefits_yet(live_server, today)
     assert body["notice"]["code"] == "no_benefits"
     assert body["notice"]["detail"].startswith("Looks like you don't have any benefits yet.")
     assert "wrong account" in body["notice"]["detail"]
+
+
+def test_a_lapsed_organization_is_told_its_membership_ended(live_server, today):
+    organization = OrganizationFactory()
+    ended = today - datetime.timedelta(days=35)
+    membership(
+        organization, "silver", OTHER, starts=today - datetime.timedelta(days=400), ends=ended
+    )
+    api = Api(live_server.url, token_for(UserFactory(organization=organization)))
+
+    body = api.get("/benefits").json()
+
+    assert body["items"] == []
+    assert body["notice"]["code"] == "membership_ended"
+    with translation.override("en"):
+        said = f"Your membership ended on {formats.date_format(ended, 'DATE_FORMAT')}."
+    assert body["notice"]["detail"].startswith(said)
+    assert "wrong account" not in body["notice"]["detail"]
 
 
 def test_another_organizations_benefit_is_not_found(live_server, as_ann):

@@ -145,6 +145,7 @@ PAGES = {
     "request_note": expect(anonymous=SIGN_IN, outsider={404}, default={302}),
     "request_attachments_add": expect(anonymous=SIGN_IN, outsider={404}, default={302}),
     "request_attachment": expect(anonymous=SIGN_IN, outsider={404}, default=OK),
+    "staff_home": expect(anonymous=SIGN_IN, operator=OK, default={403}),
     "staff_queue": expect(anonymous=SIGN_IN, operator=OK, default={403}),
     "staff_sla": expect(anonymous=SIGN_IN, operator=OK, default={403}),
     "staff_request": expect(anonymous=SIGN_IN, operator=OK, default={403}),

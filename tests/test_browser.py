@@ -94,7 +94,7 @@ def test_the_seed_messages(page, live_server, language):
     expect(no_benefits).to_contain_text(t(language, "Looks like you don't have any benefits yet."))
     screenshot(page, "no-benefits", language)
     no_benefits.locator("button[type=submit]").click()
-    expect(page).to_have_url(f"{live_server.url}/login/")
+    expect(page).to_have_url(f"{live_server.url}/login/?prompt=select_account")
 
 
 def test_activate_and_see_both_ids(page, live_server, settings, language):

@@ -410,7 +410,11 @@ def test_the_request_pages_show_the_conversation_the_refund_and_who_may_withdraw
     client.force_login(desk["opener"])
     assert "/withdraw/" in client.get(f"/support/requests/{support_request.pk}/").content.decode()
     SupportRequest.objects.filter(pk=support_request.pk).update(status="open", assigned_to=None)
-    assert client.post(f"/support/requests/{support_request.pk}/withdraw/").status_code == 302
+    withdraw = f"/support/requests/{support_request.pk}/withdraw/"
+    assert client.post(withdraw).status_code == 302  # not confirmed: asks first
+    support_request.refresh_from_db()
+    assert support_request.status == "open"
+    assert client.post(withdraw, {"confirm": "withdraw"}).status_code == 302
     page = client.get(f"/support/requests/{support_request.pk}/").content.decode()
     support_request.refresh_from_db()
     with translation.override("ru"):  # the opener reads Russian

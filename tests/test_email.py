@@ -124,7 +124,8 @@ class Mailbox:
                 {
                     "to": envelope.rcpt_tos,
                     "subject": str(message["Subject"]).strip(),
-                    "body": message.get_content(),
+                    "body": message.get_body(("plain",)).get_content(),
+                    "html": (message.get_body(("html",)) or message).get_content(),
                     "tls": session.ssl is not None,
                     "user": session.auth_data.login.decode() if session.authenticated else None,
                 }

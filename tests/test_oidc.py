@@ -324,6 +324,39 @@ def test_an_unknown_user_gets_the_no_account_page_and_signs_in_with_another_acco
 
 
 @journey
+def test_switch_account_asks_the_provider_for_its_account_picker_once(
+    page, live_server, microsoft, contoso
+):
+    UserFactory(organization=contoso, email="ann@contoso.example")  # Contoso has no benefits
+    UserFactory(email="pat@outlook.example")
+    prompts = []
+
+    def at_the_provider(request):
+        if request.url.startswith(microsoft + "/auth?"):
+            prompts.append(parse_qs(urlsplit(request.url).query).get("prompt", [""])[0])
+
+    page.on("request", at_the_provider)
+    _sign_in_with_microsoft(page, live_server.url, "ann")
+    page.goto(live_server.url + "/benefits/technical/")
+    page.get_by_role("button", name=t("en", "Sign in with a different account")).click()
+
+    expect(page).to_have_url(f"{live_server.url}/login/?prompt=select_account")
+    page.get_by_role("button", name=t("en", "Sign in with Microsoft")).click()
+    # Still signed in at the provider as Ann, yet it asks which account to use.
+    _at_the_provider(page, "pat")
+    expect(page).to_have_url(f"{live_server.url}/dashboard/")
+    page.locator("#user-menu summary").click()
+    expect(page.locator("#user-menu")).to_contain_text("pat@outlook.example")
+
+    # The next ordinary sign-in goes straight through with the provider's session.
+    page.locator("#user-menu button[type=submit]").click()
+    expect(page).to_have_url(f"{live_server.url}/login/")
+    page.get_by_role("button", name=t("en", "Sign in with Microsoft")).click()
+    expect(page).to_have_url(f"{live_server.url}/dashboard/")
+    assert prompts == ["", "select_account", ""]
+
+
+@journey
 def test_a_personal_account_is_recorded_as_personal(page, live_server, microsoft):
     pat = UserFactory(email="pat@outlook.example", account_type="work")
 
@@ -358,7 +391,7 @@ def test_password_sign_in_refused_for_partner_users_under_operators(
     page.locator("#id_username").fill("op@vendor.example")
     page.locator("#id_password").fill(PASSWORD)
     page.locator("main form button[type=submit]").click()
-    expect(page).to_have_url(f"{live_server.url}/staff/requests/")
+    expect(page).to_have_url(f"{live_server.url}/staff/")
 
 
 @journey
@@ -397,6 +430,23 @@ def test_the_authorization_request_carries_state_nonce_and_pkce(client, microsof
     assert "prompt" not in query
     again = client.get(reverse("web:microsoft_start"), {"prompt": "select_account"})
     assert parse_qs(urlsplit(again["Location"]).query)["prompt"] == ["select_account"]
+
+
+def test_the_login_page_passes_select_account_on_to_the_microsoft_sign_in_only(client, microsoft):
+    def microsoft_link(query: dict) -> dict:
+        page = client.get(reverse("web:login"), query).content.decode()
+        href = re.search(r'id="microsoft-signin" role="button" href="([^"]+)"', page)[1]
+        assert urlsplit(href.replace("&amp;", "&")).path == reverse("web:microsoft_start")
+        return parse_qs(urlsplit(href.replace("&amp;", "&")).query)
+
+    assert microsoft_link({}) == {}
+    assert microsoft_link({"next": "/support/requests/"}) == {"next": ["/support/requests/"]}
+    assert microsoft_link({"prompt": "select_account", "next": "/benefits/technical/"}) == {
+        "next": ["/benefits/technical/"],
+        "prompt": ["select_account"],
+    }
+    assert microsoft_link({"prompt": "consent"}) == {}
+    assert microsoft_link({"next": "https://evil.example/"}) == {}
 
 
 def test_without_configuration_there_is_no_microsoft_button(client, settings):

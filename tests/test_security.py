@@ -19,6 +19,7 @@ PRODUCTION = {
     "DJANGO_DEBUG": "0",
     "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
     "ALLOWED_HOSTS": "partnerdesk.example,127.0.0.1",
+    "PARTNERDESK_BASE_URL": "https://partnerdesk.example",
 }
 
 

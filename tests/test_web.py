@@ -192,7 +192,9 @@ def test_partner_pages_list_show_and_withdraw(client):
     assert "Cluster down" in client.get(reverse("web:requests")).content.decode()
     detail = client.get(reverse("web:request_detail", args=[support_request.pk])).content.decode()
     assert contract.contract_id in detail and "Withdraw" in detail
-    client.post(reverse("web:request_withdraw", args=[support_request.pk]))
+    withdraw = reverse("web:request_withdraw", args=[support_request.pk])
+    assert "Withdraw this request?" in client.get(withdraw).content.decode()
+    client.post(withdraw, {"confirm": "withdraw"})
 
     support_request.refresh_from_db()
     contract.refresh_from_db()
@@ -278,7 +280,7 @@ def test_the_dashboard_shows_charts_balance_and_recent_requests(client):
 
     page = client.get(reverse("web:dashboard")).content.decode()
 
-    assert page.count('class="usage-chart"') == 2
+    assert page.count('class="usage-chart card"') == 2
     assert "1 of 20 incidents used since" in page
     assert "Cluster down" in page
     assert reverse("web:benefit_detail", args=[contract.pk]) in page

@@ -34,7 +34,7 @@ ALLOWED_HOSTS = [
 INSTALLED_APPS = [
     # First, so the portal's registration templates win over the admin's.
     "partnerdesk.web",
-    "django.contrib.admin",
+    "partnerdesk.core.admin_apps.OperationsAdminConfig",  # django.contrib.admin
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -50,10 +50,10 @@ INSTALLED_APPS = [
     "partnerdesk.notices",
     "partnerdesk.api",
     "django_tasks",
-    "django_tasks_db",
-    "django_rq",
+    "partnerdesk.core.admin_apps.TaskResultsConfig",  # django_tasks_db
+    "partnerdesk.core.admin_apps.TaskQueuesConfig",  # django_rq
     "csp",
-    "axes",
+    "partnerdesk.core.admin_apps.SignInLockoutsConfig",  # axes
 ]
 
 MIDDLEWARE = [
@@ -174,6 +174,8 @@ LOCALE_PATHS = [PACKAGE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# One short and one long date per language (see partnerdesk/formats).
+FORMAT_MODULE_PATH = ["partnerdesk.formats"]
 
 # The largest request body accepted (413 payload_too_large in the API); see core/limits.
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(

@@ -13,6 +13,7 @@ from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, Throttled
 from ninja.errors import ValidationError as NinjaValidationError
 
+from partnerdesk.api.field_errors import field_message
 from partnerdesk.api.throttling import ClientRate
 from partnerdesk.core.exceptions import (
     ApplicationError,
@@ -77,7 +78,7 @@ def install_problem_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(NinjaValidationError)
     def validation_error(request: HttpRequest, exc: NinjaValidationError):
         errors = [
-            {"path": _ninja_error_path(e.get("loc", [])), "message": e.get("msg", "")}
+            {"path": _ninja_error_path(e.get("loc", [])), "message": field_message(e)}
             for e in exc.errors
         ]
         return problem_response(ValidationFailed(errors))

@@ -10,6 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from partnerdesk.accounts.audit import audit_record
 from partnerdesk.accounts.models import User
@@ -42,6 +43,79 @@ def one_year_after(day: datetime.date) -> datetime.date:
     except ValueError:  # 29 February
         anniversary = day.replace(year=day.year + 1, day=28)
     return anniversary - datetime.timedelta(days=1)
+
+
+_MINUTE, _HOUR, _DAY = 60, 3600, 86400
+
+
+def _rounded(seconds: float, unit: int) -> int:
+    return max(1, round(seconds / unit))
+
+
+def activation_duration(seconds: float | None = None) -> str:
+    """How long activation takes, as a person says it: "about a minute", "5 minutes",
+    "3 days" (the configured ``PARTNERDESK_ACTIVATION_DELAY`` unless given), for "Activation
+    takes …"."""
+    if seconds is None:
+        seconds = settings.PARTNERDESK_ACTIVATION_DELAY
+    if seconds < 90:
+        return _("about a minute")
+    if seconds < _HOUR:
+        count = _rounded(seconds, _MINUTE)
+        return ngettext("%(count)d minute", "%(count)d minutes", count) % {"count": count}
+    if seconds < _DAY:
+        count = _rounded(seconds, _HOUR)
+        return ngettext("%(count)d hour", "%(count)d hours", count) % {"count": count}
+    count = _rounded(seconds, _DAY)
+    return ngettext("%(count)d day", "%(count)d days", count) % {"count": count}
+
+
+def activation_expected(due_at: datetime.datetime, *, now: datetime.datetime | None = None) -> str:
+    """When a pending activation should be done, for "… should be complete …": within a
+    day, how soon ("in about a minute", "in 3 hours"); further off, the date."""
+    left = (due_at - (now or timezone.now())).total_seconds()
+    if left <= 0:
+        return _("any moment now")
+    if left < 90:
+        return _("in about a minute")
+    if left < _HOUR:
+        count = _rounded(left, _MINUTE)
+        return ngettext("in %(count)d minute", "in %(count)d minutes", count) % {"count": count}
+    if left < _DAY:
+        count = _rounded(left, _HOUR)
+        return ngettext("in %(count)d hour", "in %(count)d hours", count) % {"count": count}
+    return _("by %(date)s") % {"date": date_format(timezone.localdate(due_at), "DATE_FORMAT")}
+
+
+def activation_pending_text(activation: Activation, *, now: datetime.datetime | None = None) -> str:
+    """The pending benefit's sentence: who asked, how long it takes, when it is due."""
+    requested_by = activation.requested_by
+    return _(
+        "Requested by %(who)s on %(when)s. Activation takes %(duration)s and should be "
+        "complete %(expected)s; the IDs will appear here."
+    ) % {
+        "who": requested_by.get_full_name() or requested_by.email if requested_by else "—",
+        "when": date_format(timezone.localdate(activation.requested_at), "DATE_FORMAT"),
+        "duration": activation_duration(
+            (activation.due_at - activation.requested_at).total_seconds()
+        ),
+        "expected": activation_expected(activation.due_at, now=now),
+    }
+
+
+def activation_requested_text(activation: Activation | None) -> str:
+    """The message right after asking for activation."""
+    if activation is None:
+        return _("Activation requested; this page shows when it is done.")
+    return _(
+        "Activation requested. It takes %(duration)s and should be complete %(expected)s; "
+        "this page shows when it is done."
+    ) % {
+        "duration": activation_duration(
+            (activation.due_at - activation.requested_at).total_seconds()
+        ),
+        "expected": activation_expected(activation.due_at),
+    }
 
 
 def can_activate(user: User) -> bool:

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def _guard_ledger(using, **kwargs):
@@ -17,6 +18,7 @@ def _guard_ledger(using, **kwargs):
 class BenefitsConfig(AppConfig):
     name = "partnerdesk.benefits"
     label = "benefits"
+    verbose_name = _("Benefits")
 
     def ready(self) -> None:
         post_migrate.connect(_guard_ledger, sender=self, dispatch_uid="benefits-ledger-guard")

@@ -8,13 +8,13 @@ re-run repeats at most the one message that was on its way when the worker died.
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.template.loader import render_to_string
 from django.utils import translation
 
 from partnerdesk.accounts.audit import audit_record
 from partnerdesk.accounts.models import AuditEvent, User
 from partnerdesk.benefits.models import Activation, ActivationState
+from partnerdesk.core.emails import send_portal_mail
 
 TEMPLATES = {
     ActivationState.COMPLETED: "benefits/email/activation_completed",
@@ -62,7 +62,7 @@ def activation_notify(*, activation_id: int) -> int:
             context = {"activation": activation, "entitlement": activation.entitlement}
             subject = render_to_string(f"{template}_subject.txt", context).strip()
             body = render_to_string(f"{template}_body.txt", context)
-        sent += send_mail(subject, body, None, [address])
+        sent += send_portal_mail(subject, body, [address], language=language)
         audit_record(
             action=NOTICE_SENT,
             organization_id=activation.entitlement.organization_id,

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+import datetime
 from functools import cache
 
 from django.db import connection
-from django.db.models import Prefetch
-from django.utils.translation import gettext, ngettext
+from django.db.models import Max, Prefetch
+from django.utils.translation import gettext, ngettext, pgettext
 
 from partnerdesk.accounts.models import User
 from partnerdesk.benefits.catalog_snapshot import benefits_by_id
@@ -19,6 +20,17 @@ def mpn_organization(user: User):
         # CSP-only accounts (and operators without an organization) have no MPN benefits.
         raise NotAuthorized()
     return organization
+
+
+def membership_ended_on(*, organization, today: datetime.date) -> datetime.date | None:
+    """The day a lapsed MPN organization's last membership ended; None while one is
+    current (or starts later), and for an organization that never had one."""
+    if organization is None or not organization.in_mpn:
+        return None
+    memberships = organization.memberships.all()
+    if memberships.filter(ends__gte=today).exists():
+        return None
+    return memberships.aggregate(last=Max("ends"))["last"]
 
 
 def _with_activations(queryset):
@@ -91,11 +103,13 @@ def ledger_list(*, user: User, entitlement_id: int) -> list[LedgerEntry]:
     return entitlement_ledger(entitlement=benefit_get(user=user, entitlement_id=entitlement_id))
 
 
-def _allotment_label(rule) -> str:
+def _allotment_label(rule, *, in_sentence: bool = False) -> str:
+    # Inside "%(cloud)s with a cloud competency, …" the word follows a colon in Russian and
+    # Polish, where it is written in lower case: a variant of its own, not the cell's word.
     if rule is None or rule.allotment == "not_eligible":
-        return gettext("Not eligible")
+        return pgettext("in a sentence", "Not eligible") if in_sentence else gettext("Not eligible")
     if rule.allotment == "unlimited":
-        return gettext("Unlimited")
+        return pgettext("in a sentence", "Unlimited") if in_sentence else gettext("Unlimited")
     return ngettext("%(count)d incident", "%(count)d incidents", rule.incidents) % {
         "count": rule.incidents
     }
@@ -114,9 +128,10 @@ def plan_comparison() -> list[dict]:
     def cell(covers: str, offer: str) -> str:
         if offer == Offer.ACTION_PACK:
             return _allotment_label(rules.get((covers, offer, "none")))
-        cloud, other = (_allotment_label(rules.get((covers, offer, k))) for k in ("cloud", "other"))
-        if cloud == other:
-            return cloud
+        cloud, other = (rules.get((covers, offer, k)) for k in ("cloud", "other"))
+        if _allotment_label(cloud) == _allotment_label(other):
+            return _allotment_label(cloud)
+        cloud, other = (_allotment_label(r, in_sentence=True) for r in (cloud, other))
         return gettext("%(cloud)s with a cloud competency, %(other)s with another") % {
             "cloud": cloud,
             "other": other,

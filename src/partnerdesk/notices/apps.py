@@ -1,9 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class NoticesConfig(AppConfig):
     name = "partnerdesk.notices"
     label = "notices"
+    verbose_name = _("Notices")
 
     def ready(self) -> None:
         from partnerdesk.notices.requests import on_request_event

@@ -26,7 +26,6 @@ import datetime
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.template.loader import render_to_string
@@ -35,6 +34,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from partnerdesk.accounts.models import User
+from partnerdesk.core.emails import portal_url, send_portal_mail
 from partnerdesk.core.locks import locked
 from partnerdesk.notices.models import RequestNotice, RequestNoticeKind
 from partnerdesk.support.events import RequestEvent
@@ -204,7 +204,7 @@ def request_notice_message(
 
 def request_link(support_request_id: int, *, engineer: bool) -> str:
     name = "web:staff_request" if engineer else "web:request_detail"
-    return settings.PARTNERDESK_BASE_URL + reverse(name, args=[support_request_id])
+    return portal_url(reverse(name, args=[support_request_id]))
 
 
 # --- e-mails -----------------------------------------------------------------------------
@@ -239,7 +239,7 @@ def request_notice_email(*, request_id: int, kind: str, note_id: int | None, to:
             }
             subject = render_to_string("notices/email/request_subject.txt", context)
             body = render_to_string("notices/email/request_body.txt", context)
-        sent += send_mail(" ".join(subject.split()), body, None, [address])
+        sent += send_portal_mail(" ".join(subject.split()), body, [address], language=language)
     return sent
 
 

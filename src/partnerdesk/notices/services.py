@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime
 
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from partnerdesk.accounts.models import User
+from partnerdesk.benefits.locks import entitlement_lock
 from partnerdesk.benefits.models import Entitlement, EntitlementState
+from partnerdesk.core.emails import send_portal_mail
 from partnerdesk.notices.models import (
     EXPIRY_THRESHOLDS,
     USAGE_THRESHOLDS,
@@ -34,30 +35,50 @@ def crossed_thresholds(entitlement: Entitlement, today: datetime.date) -> list[t
     return crossed
 
 
-def notices_send_due(*, today: datetime.date | None = None) -> int:
-    """Record every threshold crossed since the last run, once, and e-mail the partner
-    about the most pressing new one of each kind. Runs under `partnerdesk worker`."""
-    today = today or timezone.localdate()
-    candidates = (
-        Entitlement.objects.filter(state=EntitlementState.ACTIVE)
-        .filter(
-            Q(allowance__gt=0, used__gte=F("allowance") * USAGE_THRESHOLDS[0] / 100.0)
-            | Q(expires_on__lte=today + datetime.timedelta(days=max(EXPIRY_THRESHOLDS)))
+# The most pressing threshold of each kind: the highest share used, the fewest days left.
+_MORE_PRESSING = {NoticeKind.USAGE: max, NoticeKind.EXPIRY: min}
+
+
+def thresholds_due(
+    entitlement: Entitlement, today: datetime.date, recorded: set[tuple[str, int]]
+) -> list[tuple[str, int]]:
+    """At most one threshold per kind: the most pressing one crossed, if it is beyond the
+    most pressing one already recorded. A threshold at or before a recorded one has
+    passed: a catch-up run that finds 0 % → 95 % records and sends 90 % only, and 50 % and
+    75 % are never sent after it (a refund that brings the share back down does not make
+    anything fire again either)."""
+    due = []
+    for kind, pick in _MORE_PRESSING.items():
+        crossed = [t for k, t in crossed_thresholds(entitlement, today) if k == kind]
+        if not crossed:
+            continue
+        best = pick(crossed)
+        done = [t for k, t in recorded if k == kind]
+        if done and pick(best, pick(done)) == pick(done):
+            continue  # passed already (equal, or less pressing than what was recorded)
+        due.append((kind, best))
+    return due
+
+
+def _notify_one(entitlement_id: int, today: datetime.date) -> list[Notice]:
+    """Under the entitlement's row lock (on SQLite, the write lock), checked again under
+    it: the notices this run recorded, e-mailed once the transaction is over (never
+    while the lock is held). The unique constraint ``notice_once_per_threshold`` backs
+    the lock up."""
+    with transaction.atomic():
+        entitlement = entitlement_lock(entitlement_id)
+        if entitlement is None or entitlement.state != EntitlementState.ACTIVE:
+            return []
+        recorded = set(
+            Notice.objects.filter(entitlement_id=entitlement_id).values_list("kind", "threshold")
         )
-        .select_related("benefit", "organization")
-        .prefetch_related("notices")
-    )
-    created = 0
-    for entitlement in candidates.iterator(chunk_size=500):
-        already = {(n.kind, n.threshold) for n in entitlement.notices.all()}
-        new = [c for c in crossed_thresholds(entitlement, today) if c not in already]
         fresh = []
-        for kind, threshold in new:
+        for kind, threshold in thresholds_due(entitlement, today, recorded):
             try:
                 with transaction.atomic():
                     fresh.append(
                         Notice.objects.create(
-                            organization=entitlement.organization,
+                            organization_id=entitlement.organization_id,
                             entitlement=entitlement,
                             kind=kind,
                             threshold=threshold,
@@ -65,14 +86,35 @@ def notices_send_due(*, today: datetime.date | None = None) -> int:
                     )
             except IntegrityError:
                 continue  # another worker recorded it first: it is not ours to send
-        created += len(fresh)
-        for kind in (NoticeKind.USAGE, NoticeKind.EXPIRY):
-            of_kind = [n for n in fresh if n.kind == kind]
-            if of_kind:
-                # The most pressing: the highest share used, the fewest days left.
-                pick = max if kind == NoticeKind.USAGE else min
-                _email(pick(of_kind, key=lambda n: n.threshold))
-    return created
+    for notice in fresh:
+        _email(notice)
+    return fresh
+
+
+def notices_send_due(*, today: datetime.date | None = None) -> int:
+    """Record the most pressing threshold of each kind crossed since the last run, once,
+    and e-mail the partner about it; the less pressing ones crossed meanwhile count as
+    passed (``thresholds_due``). Runs under ``partnerdesk worker``, in any number of
+    workers at once; how many notices were recorded."""
+    today = today or timezone.localdate()
+    candidates = (
+        Entitlement.objects.filter(state=EntitlementState.ACTIVE)
+        .filter(
+            Q(allowance__gt=0, used__gte=F("allowance") * USAGE_THRESHOLDS[0] / 100.0)
+            | Q(expires_on__lte=today + datetime.timedelta(days=max(EXPIRY_THRESHOLDS)))
+        )
+        .prefetch_related("notices")
+    )
+    due = [
+        entitlement.pk
+        for entitlement in candidates.iterator(chunk_size=500)
+        if thresholds_due(
+            entitlement,
+            today,
+            {(n.kind, n.threshold) for n in entitlement.notices.all()},
+        )
+    ]
+    return sum(len(_notify_one(pk, today)) for pk in due)
 
 
 def _recipients(notice: Notice) -> list[tuple[str, str]]:
@@ -96,7 +138,7 @@ def _email(notice: Notice) -> None:
             context = {"notice": notice, "entitlement": notice.entitlement}
             subject = render_to_string("notices/email/notice_subject.txt", context).strip()
             body = render_to_string("notices/email/notice_body.txt", context)
-        send_mail(subject, body, None, [address])
+        send_portal_mail(subject, body, [address], language=language)
 
 
 def notices_mark_read(*, user: User, notices: list[Notice]) -> None:

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class OnboardingConfig(AppConfig):
@@ -8,3 +9,4 @@ class OnboardingConfig(AppConfig):
 
     name = "partnerdesk.onboarding"
     label = "onboarding"
+    verbose_name = _("Onboarding")

@@ -1,5 +1,6 @@
 """Demo data: every offer and competency kind, a CSP-only and a membership-less partner.
-Dates are relative to today so the memberships are active whenever the demo runs."""
+Dates are relative to today so the memberships are active whenever the demo runs; they
+began fourteen months ago, when the demo's story starts (``demo_history``)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ OPERATOR_EMAIL = "operator@partnerdesk.example"
 
 
 def demo_partners(today: datetime.date) -> dict:
-    started = (today - datetime.timedelta(days=120)).isoformat()
-    ends = (today + datetime.timedelta(days=245)).isoformat()
+    started = (today - datetime.timedelta(days=430)).isoformat()
+    ends = (today + datetime.timedelta(days=300)).isoformat()
     lapsed_start = (today - datetime.timedelta(days=500)).isoformat()
     lapsed_end = (today - datetime.timedelta(days=135)).isoformat()
 

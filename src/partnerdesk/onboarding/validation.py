@@ -21,6 +21,7 @@ from partnerdesk.accounts.models import User
 from partnerdesk.core import sql
 from partnerdesk.core.emails import email_normalized
 from partnerdesk.core.exceptions import ValidationFailed
+from partnerdesk.core.field_errors import field_message
 from partnerdesk.onboarding.reader import ImportSource
 from partnerdesk.partners.import_schema import ImportFile, OrganizationIn, error_path
 from partnerdesk.partners.models import Offer, Organization
@@ -75,7 +76,9 @@ def import_validate(
     try:
         ImportFile.model_validate(source.outline())
     except pydantic.ValidationError as error:
-        problems[:0] = [{"path": error_path(e["loc"]), "message": e["msg"]} for e in error.errors()]
+        problems[:0] = [
+            {"path": error_path(e["loc"]), "message": field_message(e)} for e in error.errors()
+        ]
     if problems:
         raise ValidationFailed(problems)
     return result
@@ -90,7 +93,7 @@ def organization_parsed(
         org = OrganizationIn.model_validate(raw)
     except pydantic.ValidationError as error:
         return None, [
-            {"path": error_path(("organizations", index, *e["loc"])), "message": e["msg"]}
+            {"path": error_path(("organizations", index, *e["loc"])), "message": field_message(e)}
             for e in error.errors()
         ]
     problems: list[Problem] = []

@@ -23,6 +23,17 @@ class ContractLinkRequired(ApplicationError):
     )
 
 
+# Two refusals of ``contract_link_required`` a partner must tell apart (the code stays one).
+UNKNOWN_CONTRACT_ID = _(
+    "No support contract of your organization has that Contract ID. Copy it from the "
+    "Technical benefits page (letters in any case; spaces and dashes don't matter)."
+)
+WRONG_ACCESS_ID = _(
+    "The Access ID is not the one of contract %(contract)s. Copy the Access ID shown beside "
+    "that contract on the Technical benefits page."
+)
+
+
 class ProductNotEntitled(ApplicationError):
     code = "product_not_entitled"
     status = 409

@@ -15,6 +15,8 @@ from partnerdesk.benefits.models import Entitlement, EntitlementStatus
 from partnerdesk.benefits.selectors import mpn_organization
 from partnerdesk.core.exceptions import NotAuthorized, NotFound, RoleRequired
 from partnerdesk.partners.models import Customer, Organization
+from partnerdesk.support import permissions as who_may
+from partnerdesk.support.exceptions import NotWithdrawable
 from partnerdesk.support.finding import DEFAULT_ORDERING, RequestFilters, filtered, order_by_of
 from partnerdesk.support.models import ContractLink, Product, SupportRequest, Workload
 from partnerdesk.support.sla import sla_state_of
@@ -61,7 +63,7 @@ def contract_options(*, user: User, deployment: str | None = None) -> list[Contr
     mpn_organization(user)
     entitlements = Entitlement.objects.for_user(user).visible().select_related("benefit")
     if deployment:
-        entitlements = entitlements.filter(benefit__covers=deployment)
+        entitlements = entitlements.filter(benefit__covers__in=[deployment, "all"])
     linked = set(ContractLink.objects.filter(user=user).values_list("entitlement_id", flat=True))
     today = timezone.localdate()
     options = []
@@ -215,6 +217,24 @@ def support_request_get(*, user: User, request_id: int) -> SupportRequest:
     support_request = _requests_for(user).filter(pk=request_id).first()
     if support_request is None:
         raise NotFound()
+    return support_request
+
+
+def support_request_withdrawable(*, user: User, request_id: int) -> SupportRequest:
+    """The request as its withdraw confirmation shows it, with the refusals the withdrawal
+    itself would give (404 outside the organization, 403 for a colleague, 409 once picked
+    up); nothing is locked or written."""
+    support_request = (
+        SupportRequest.objects.for_user(user)
+        .select_related("product", "entitlement__benefit", "customer")
+        .filter(pk=request_id)
+        .first()
+    )
+    if support_request is None:
+        raise NotFound()
+    who_may.require_withdraw(user, support_request)
+    if not support_request.can_be_withdrawn:
+        raise NotWithdrawable()
     return support_request
 
 

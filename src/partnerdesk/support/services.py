@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
@@ -12,6 +11,7 @@ from django.utils.translation import gettext as _
 from partnerdesk.accounts.audit import audit_record
 from partnerdesk.accounts.models import User
 from partnerdesk.benefits.exceptions import EntitlementExpired
+from partnerdesk.benefits.ids import same_access_id, same_contract_id
 from partnerdesk.benefits.ledger import Balance, ledger_post
 from partnerdesk.benefits.models import Entitlement, EntitlementState, EntitlementStatus, LedgerKind
 from partnerdesk.benefits.selectors import mpn_organization
@@ -24,6 +24,8 @@ from partnerdesk.support.access import access_support_request
 from partnerdesk.support.catalog_snapshot import catalog
 from partnerdesk.support.events import RequestEvent, emit
 from partnerdesk.support.exceptions import (
+    UNKNOWN_CONTRACT_ID,
+    WRONG_ACCESS_ID,
     ContractLinkRequired,
     NotActivated,
     NotWithdrawable,
@@ -59,8 +61,12 @@ class SupportRequestDraft:
     topic_id: int | None = None
 
 
-def _same(secret: str | None, given: str | None) -> bool:
-    return bool(secret and given) and hmac.compare_digest(secret.strip(), given.strip())
+def _wrong_ids(entitlement: Entitlement, draft: SupportRequestDraft) -> ContractLinkRequired:
+    """Why a first use was refused: no IDs given, or the Access ID of a known contract wrong
+    (an unknown Contract ID is told in ``_choose_contract``)."""
+    if draft.access_id and same_contract_id(entitlement.contract_id, draft.contract_id):
+        return ContractLinkRequired(WRONG_ACCESS_ID % {"contract": entitlement.contract_id})
+    return ContractLinkRequired()
 
 
 def _choose_contract(
@@ -71,11 +77,11 @@ def _choose_contract(
         e for e in contracts if catalog.benefits[e.benefit_id].covers_deployment(product.deployment)
     ]
     if draft.contract_id:
-        named = next((e for e in contracts if _same(e.contract_id, draft.contract_id)), None)
+        named = next(
+            (e for e in contracts if same_contract_id(e.contract_id, draft.contract_id)), None
+        )
         if named is None:
-            raise ContractLinkRequired(
-                _("No support contract of your organization has that Contract ID.")
-            )
+            raise ContractLinkRequired(UNKNOWN_CONTRACT_ID)
         if named not in covering:
             raise ProductNotEntitled()
         return named
@@ -167,10 +173,10 @@ def _charge_and_open(
         _check_usable(entitlement)
         if not entitlement.linked:
             if not (
-                _same(entitlement.contract_id, draft.contract_id)
-                and _same(entitlement.access_id, draft.access_id)
+                same_contract_id(entitlement.contract_id, draft.contract_id)
+                and same_access_id(entitlement.access_id, draft.access_id)
             ):
-                raise ContractLinkRequired()
+                raise _wrong_ids(entitlement, draft)
             # Two first uses by one account may race: linking again is not an error.
             ContractLink.objects.bulk_create(
                 [ContractLink(user=user, entitlement=entitlement)], ignore_conflicts=True
@@ -281,12 +287,14 @@ def contract_link(*, user: User, access_id: str, contract_id: str) -> Entitlemen
         (
             e
             for e in Entitlement.objects.for_user(user).visible()
-            if _same(e.contract_id, contract_id) and _same(e.access_id, access_id)
+            if same_contract_id(e.contract_id, contract_id)
         ),
         None,
     )
     if entitlement is None:
-        raise ContractLinkRequired(_("The Access ID and Contract ID do not match a contract."))
+        raise ContractLinkRequired(UNKNOWN_CONTRACT_ID)
+    if not same_access_id(entitlement.access_id, access_id):
+        raise ContractLinkRequired(WRONG_ACCESS_ID % {"contract": entitlement.contract_id})
     try:
         with transaction.atomic():
             ContractLink.objects.get_or_create(user=user, entitlement=entitlement)

@@ -56,7 +56,9 @@ def new_request(request, pk: int):
             "contact_email": request.user.email,
         },
     )
-    if request.method == "POST" and form.is_valid():
+    # Known before the form: without MPN there is no cloud support contract to charge.
+    no_contract = not workload.csp_plan and not request.user.organization.in_mpn
+    if request.method == "POST" and not no_contract and form.is_valid():
         draft = form.draft(
             product_id=None, customer_id=customer.pk, workload=form.cleaned_data["workload"]
         )
@@ -71,5 +73,11 @@ def new_request(request, pk: int):
     return render(
         request,
         "partnerdesk/csp_request_new.html",
-        {"customer": customer, "form": form, "workload": workload, "workloads": workloads},
+        {
+            "customer": customer,
+            "form": form,
+            "workload": workload,
+            "workloads": workloads,
+            "no_contract": no_contract,
+        },
     )

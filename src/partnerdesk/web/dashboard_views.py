@@ -7,7 +7,9 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from partnerdesk.accounts.roles import Role
 from partnerdesk.benefits import selectors as benefit_selectors
+from partnerdesk.benefits.messages import MEMBERSHIP_ENDED_HINT, membership_ended_text
 from partnerdesk.notices.selectors import inbox, notice_list
 from partnerdesk.notices.services import notices_mark_read
 from partnerdesk.support.selectors import support_request_list
@@ -18,10 +20,15 @@ from partnerdesk.web.charts import entitlement_charts
 def dashboard(request):
     user = request.user
     if user.organization_id is None:
-        return redirect("web:staff_queue" if user.is_staff else "web:login")
+        return redirect("web:staff_home" if user.is_staff else "web:login")
     today = timezone.localdate()
     entitlements = benefit_selectors.benefit_list(user=user) if user.organization.in_mpn else []
     charts = entitlement_charts(entitlements, today)
+    ended_on = (
+        benefit_selectors.membership_ended_on(organization=user.organization, today=today)
+        if not entitlements
+        else None
+    )
     return render(
         request,
         "partnerdesk/dashboard.html",
@@ -30,6 +37,10 @@ def dashboard(request):
             "recent": support_request_list(user=user)[:5],
             "notices": notice_list(user=user, limit=5),
             "mpn": user.organization.in_mpn,
+            # Lapsed: the empty state says when the membership ended (no request form).
+            "membership_ended": membership_ended_text(ended_on) if ended_on else "",
+            "membership_ended_hint": MEMBERSHIP_ENDED_HINT,
+            "csp_agent": user.has_role(*Role.csp_agents()),
         },
     )
 

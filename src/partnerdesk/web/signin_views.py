@@ -13,7 +13,7 @@ from django.contrib.auth.views import LoginView
 from django.http import Http404
 from django.shortcuts import redirect, render, resolve_url
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -24,6 +24,7 @@ from partnerdesk.accounts.oidc import authorization_redirect, identity_from_call
 logger = logging.getLogger(__name__)
 
 NEXT_KEY = "microsoft_signin_next"
+SELECT_ACCOUNT = "select_account"
 
 
 def password_signin_for_operators_only() -> bool:
@@ -48,11 +49,29 @@ class PortalLoginView(LoginView):
     form_class = PortalAuthenticationForm
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(
+        context = super().get_context_data(
             microsoft_signin=oidc_config() is not None,
             password_for_operators_only=password_signin_for_operators_only(),
             **kwargs,
         )
+        context["microsoft_start_url"] = microsoft_start_url(
+            next_url=context.get("next", ""),
+            select_account=self.request.GET.get("prompt") == SELECT_ACCOUNT,
+        )
+        return context
+
+
+def microsoft_start_url(*, next_url: str, select_account: bool) -> str:
+    """The "Sign in with Microsoft" link. "Sign in with a different account" lands on
+    ``/login/?prompt=select_account``: only the sign-in started from that page asks the
+    provider for its account picker, so the next ordinary sign-in goes straight through."""
+    query = {}
+    if next_url:
+        query["next"] = next_url
+    if select_account:
+        query["prompt"] = SELECT_ACCOUNT
+    url = reverse("web:microsoft_start")
+    return f"{url}?{urlencode(query)}" if query else url
 
 
 def _refused(request, error: SignInRefused):
@@ -79,7 +98,7 @@ def microsoft_start(request):
             request,
             config=config,
             redirect_uri=request.build_absolute_uri(reverse("web:microsoft_callback")),
-            select_account=request.GET.get("prompt") == "select_account",
+            select_account=request.GET.get("prompt") == SELECT_ACCOUNT,
         )
     except SignInRefused as error:
         return _refused(request, error)

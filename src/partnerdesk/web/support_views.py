@@ -9,9 +9,11 @@ from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
+from partnerdesk.benefits.messages import MEMBERSHIP_ENDED_HINT, membership_ended_text
 from partnerdesk.core.exceptions import ApplicationError, ValidationFailed
 from partnerdesk.notices.services import request_notices_mark_read
 from partnerdesk.support import permissions as who_may
@@ -19,6 +21,7 @@ from partnerdesk.support import selectors, services
 from partnerdesk.support.attachments import attachments_add
 from partnerdesk.support.export import export_filename, export_lines
 from partnerdesk.support.finding import request_filters
+from partnerdesk.support.obstacles import Obstacle, covering_plans, request_obstacle
 from partnerdesk.web import request_lists
 from partnerdesk.web.forms import NoteForm, SupportRequestForm
 from partnerdesk.web.views import problem_page, shows_application_errors
@@ -54,12 +57,34 @@ def _plan_context(user, product_id: int | None) -> dict:
         "usable": usable,
         "unavailable": [o for o in options if not o.usable],
         "needs_ids": any(not o.linked for o in usable),
+        # A product no plan of the organization covers: which plans would.
+        "uncovered": deployment if deployment and not options else None,
+        "covering": covering_plans(deployment) if deployment and not options else [],
     }
+
+
+def obstacle_page(request, obstacle: Obstacle):
+    """The refusal known before the form, with why and what to do (nothing is written)."""
+    return render(
+        request,
+        "partnerdesk/request_obstacle.html",
+        {
+            "obstacle": obstacle,
+            "membership_ended": membership_ended_text(obstacle.ended_on)
+            if obstacle.ended_on
+            else "",
+            "membership_ended_hint": MEMBERSHIP_ENDED_HINT,
+            "rows": [(o, o.entitlement.status_on(timezone.localdate())) for o in obstacle.plans],
+        },
+    )
 
 
 @login_required
 @shows_application_errors
 def request_new(request):
+    obstacle = request_obstacle(user=request.user)
+    if obstacle is not None:
+        return obstacle_page(request, obstacle)
     try:
         product_id = int(request.POST.get("product") or 0)
     except ValueError:
@@ -189,16 +214,28 @@ def conversation_context(user, support_request) -> dict:
     }
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 @login_required
 @shows_application_errors
 def request_withdraw(request, pk: int):
-    withdrawn = services.support_request_withdraw(user=request.user, request_id=pk)
-    if withdrawn.charged:
-        messages.success(request, _("The request was withdrawn and its incident given back."))
-    else:  # the Cloud Solution Provider plan: no incident to speak of
-        messages.success(request, _("The request was withdrawn."))
-    return redirect("web:request_detail", pk=pk)
+    """GET (or a POST without ``confirm=withdraw``): "Withdraw this request?", saying what
+    happens to the incident; only the confirmed POST withdraws."""
+    if request.method == "POST" and request.POST.get("confirm") == "withdraw":
+        withdrawn = services.support_request_withdraw(user=request.user, request_id=pk)
+        if withdrawn.charged:
+            messages.success(request, _("The request was withdrawn and its incident given back."))
+        else:  # the Cloud Solution Provider plan: no incident to speak of
+            messages.success(request, _("The request was withdrawn."))
+        return redirect("web:request_detail", pk=pk)
+    support_request = selectors.support_request_withdrawable(user=request.user, request_id=pk)
+    if request.method == "POST":  # not confirmed: ask, changing nothing
+        return redirect("web:request_withdraw", pk=pk)
+    template = (
+        "partnerdesk/withdraw_confirm_form.html"
+        if request.headers.get("HX-Request")
+        else "partnerdesk/withdraw_confirm.html"
+    )
+    return render(request, template, {"support_request": support_request})
 
 
 @require_POST

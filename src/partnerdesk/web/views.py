@@ -9,14 +9,22 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
 
 from partnerdesk.accounts.services import user_set_language
 from partnerdesk.benefits import selectors
-from partnerdesk.benefits.activation import activation_request, can_activate
-from partnerdesk.benefits.messages import NO_BENEFITS, WRONG_ACCOUNT_HINT
+from partnerdesk.benefits.activation import (
+    activation_request,
+    activation_requested_text,
+    can_activate,
+)
+from partnerdesk.benefits.messages import (
+    MEMBERSHIP_ENDED_HINT,
+    NO_BENEFITS,
+    WRONG_ACCOUNT_HINT,
+    membership_ended_text,
+)
 from partnerdesk.benefits.services import entitlement_ids_viewed
 from partnerdesk.core.exceptions import ApplicationError
 from partnerdesk.web.charts import entitlement_charts
@@ -57,8 +65,16 @@ def set_language(request):
 def home(request):
     # Signed-out visitors go through the sign-in page and come back here.
     if request.user.is_authenticated and request.user.organization_id is None:
-        return redirect("web:staff_queue" if request.user.is_staff else "web:login")
+        return redirect("web:staff_home" if request.user.is_staff else "web:login")
     return redirect("web:dashboard")
+
+
+def _membership_ended(user, entitlements, today) -> str:
+    """A lapsed organization is told when its membership ended, not "wrong account"."""
+    if entitlements:
+        return ""
+    ended_on = selectors.membership_ended_on(organization=user.organization, today=today)
+    return membership_ended_text(ended_on) if ended_on else ""
 
 
 @login_required
@@ -73,6 +89,8 @@ def technical_benefits(request):
             "rows": [(e, e.status_on(today)) for e in entitlements],
             "no_benefits": NO_BENEFITS,
             "wrong_account_hint": WRONG_ACCOUNT_HINT,
+            "membership_ended": _membership_ended(request.user, entitlements, today),
+            "membership_ended_hint": MEMBERSHIP_ENDED_HINT,
         },
     )
 
@@ -93,7 +111,7 @@ def benefit_detail(request, pk: int):
             "can_activate": can_activate(request.user),
             "activatable": entitlement.can_be_activated_on(today),
             "ledger": selectors.entitlement_ledger(entitlement=entitlement),
-            "chart": entitlement_charts([entitlement], today)[entitlement.pk],
+            "chart": entitlement_charts([entitlement], today, wide=True)[entitlement.pk],
         },
     )
 
@@ -109,13 +127,7 @@ def benefit_activate(request, pk: int):
         messages.error(request, error.detail)
     else:
         if outcome.created:
-            messages.success(
-                request,
-                _(
-                    "Activation requested. It usually takes a few days; "
-                    "this page shows when it is done."
-                ),
-            )
+            messages.success(request, activation_requested_text(outcome.activation))
     return redirect("web:benefit_detail", pk=pk)
 
 

@@ -6,7 +6,12 @@ from partnerdesk.api.problems import COMMON_ERRORS, Problem
 from partnerdesk.api.schemas import BenefitList, BenefitOut, LedgerList
 from partnerdesk.benefits import selectors
 from partnerdesk.benefits.activation import activation_request
-from partnerdesk.benefits.messages import NO_BENEFITS, WRONG_ACCOUNT_HINT
+from partnerdesk.benefits.messages import (
+    MEMBERSHIP_ENDED_HINT,
+    NO_BENEFITS,
+    WRONG_ACCOUNT_HINT,
+    membership_ended_text,
+)
 from partnerdesk.benefits.models import Activation, Entitlement, EntitlementState
 from partnerdesk.benefits.services import entitlement_ids_viewed
 
@@ -46,13 +51,29 @@ def benefit_out(entitlement: Entitlement, today) -> dict:
     }
 
 
-@router.get("/benefits", response={200: BenefitList, **COMMON_ERRORS}, summary="Benefits")
+@router.get(
+    "/benefits",
+    response={200: BenefitList, **COMMON_ERRORS},
+    summary="Benefits",
+    description=(
+        "One item per entitlement. With no items, `notice` says why: `membership_ended` "
+        "(every membership of the organization has ended; the detail gives the date) or "
+        "`no_benefits` (none yet; perhaps the wrong account)."
+    ),
+)
 def benefit_list(request: HttpRequest):
     today = timezone.localdate()
     items = [benefit_out(e, today) for e in selectors.benefit_list(user=request.auth)]
     notice = None
     if not items:
-        notice = {"code": "no_benefits", "detail": f"{NO_BENEFITS} {WRONG_ACCOUNT_HINT}"}
+        ended_on = selectors.membership_ended_on(
+            organization=request.auth.organization, today=today
+        )
+        if ended_on is not None:
+            detail = f"{membership_ended_text(ended_on)} {MEMBERSHIP_ENDED_HINT}"
+            notice = {"code": "membership_ended", "detail": detail}
+        else:
+            notice = {"code": "no_benefits", "detail": f"{NO_BENEFITS} {WRONG_ACCOUNT_HINT}"}
     return {"items": items, "notice": notice}
 
 

@@ -1,0 +1,8 @@
+# Polish: 1 grudnia 2026 · 01.12.2026 (dots, not Django's 01-12-2026), 24-hour time.
+DATE_FORMAT = "j E Y"
+SHORT_DATE_FORMAT = "d.m.Y"
+TIME_FORMAT = "H:i"
+DATETIME_FORMAT = "j E Y, H:i"
+SHORT_DATETIME_FORMAT = "d.m.Y H:i"
+YEAR_MONTH_FORMAT = "F Y"
+MONTH_DAY_FORMAT = "j E"
