@@ -1,6 +1,7 @@
 import datetime
 
 import factory
+from django.contrib.auth.hashers import get_hasher, make_password
 from django.utils import timezone
 
 from partnerdesk.accounts.models import User
@@ -9,6 +10,18 @@ from partnerdesk.benefits.services import entitlements_sync
 from partnerdesk.partners.models import Competency, Customer, Membership, Organization
 
 PASSWORD = "correct horse battery staple"
+
+# PBKDF2 takes most of a second a password on these machines (more under load), and a test
+# that makes a hundred users would spend minutes on it: each password is hashed once per
+# hasher and the encoded hash is reused (the salt is shared, which only a test can afford).
+_HASHES: dict[tuple[str, str], str] = {}
+
+
+def password_hash(raw: str) -> str:
+    key = (raw, get_hasher().algorithm)
+    if key not in _HASHES:
+        _HASHES[key] = make_password(raw)
+    return _HASHES[key]
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):
@@ -29,7 +42,10 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"user{n}@partner.example")
     name = factory.Faker("name")
     organization = factory.SubFactory(OrganizationFactory)
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def password(user, create, extracted, **kwargs):
+        user.password = password_hash(extracted if extracted is not None else PASSWORD)
 
     @classmethod
     def _after_postgeneration(cls, instance, create, results=None):
