@@ -152,7 +152,8 @@ def read_mails(directory: Path) -> list[dict[str, str]]:
                     {
                         "to": message["To"],
                         "subject": str(message["Subject"]),
-                        "body": message.get_content(),
+                        # The plain-text part (a portal e-mail also has an HTML one).
+                        "body": message.get_body(preferencelist=("plain",)).get_content(),
                     }
                 )
     return messages

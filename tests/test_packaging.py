@@ -70,6 +70,8 @@ def test_the_wheel_carries_the_compiled_catalogs_and_the_static_files(wheel):
     assert "partnerdesk/web/static/vendor/pico/pico.min.css" in names
     assert "partnerdesk/api/static/api/docs.js" in names
     assert "partnerdesk/api/templates/api/docs.html" in names
+    for language in ("en", "ru", "pl"):  # a missing one falls back to Django's, silently
+        assert f"partnerdesk/formats/{language}/formats.py" in names
 
 
 def test_the_installed_wheel_serves_russian_errors_and_hashed_static_files(wheel, tmp_path):
@@ -98,6 +100,17 @@ def test_the_installed_wheel_serves_russian_errors_and_hashed_static_files(wheel
     }
     where = run(python, "-c", "import partnerdesk; print(partnerdesk.__file__)", env=env, cwd=site)
     assert where.stdout.strip().startswith(str(site_packages)), where.stdout
+    dates = run(
+        python,
+        "-c",
+        "import datetime, django; django.setup();"
+        "from django.utils import formats, translation;"
+        "translation.activate('pl'); day = datetime.date(2026, 12, 1);"
+        "print(formats.date_format(day, 'SHORT_DATE_FORMAT'), formats.date_format(day))",
+        env={**env, "DJANGO_SETTINGS_MODULE": "partnerdesk.settings"},
+        cwd=site,
+    )
+    assert dates.stdout.strip() == "01.12.2026 1 grudnia 2026", dates.stdout
     script = venv / "bin" / "partnerdesk"
     run(script, "migrate", "--noinput", env=env, cwd=site)
 
