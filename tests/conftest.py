@@ -72,3 +72,13 @@ def today():
 def _media_in_a_temporary_folder(settings, tmp_path_factory):
     """Files a test uploads go to a folder of its own, never to var/media."""
     settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
+@pytest.fixture(autouse=True)
+def _no_language_left_over():
+    """A page a test asks for in Polish activates Polish in this thread (as it does in a
+    server's), and it would stay active for the next test's in-process commands."""
+    from django.utils import translation
+
+    yield
+    translation.deactivate()
