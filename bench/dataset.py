@@ -28,7 +28,7 @@ from partnerdesk.benefits.ids import new_contract_id
 from partnerdesk.benefits.ledger import Posting, ledger_post_many
 from partnerdesk.benefits.models import Benefit, Entitlement, EntitlementState, LedgerKind
 from partnerdesk.core import sql
-from partnerdesk.partners.models import Competency, Membership, Organization
+from partnerdesk.partners.models import Competency, Membership, Organization, Program
 from partnerdesk.support.models import ContractLink, Product, SupportRequest
 
 BATCH = 5000
@@ -55,6 +55,7 @@ MEMBERSHIP_COLUMNS = (
     "created_at",
     "updated_at",
     "organization",
+    "program",
     "offer",
     "competency",
     "starts",
@@ -237,6 +238,7 @@ def _organizations(orgs: list[_Org], *, today, now, ends) -> None:
     competencies = dict(
         Competency.objects.filter(name__in=COMPETENCIES.values()).values_list("name", "pk")
     )
+    program = Program.objects.get(code="mpn-2021").pk
     first_membership = _next_id(Membership)
     sql.insert_many(
         Membership,
@@ -247,6 +249,7 @@ def _organizations(orgs: list[_Org], *, today, now, ends) -> None:
                 stamp,
                 stamp,
                 org.pk,
+                program,
                 "gold" if org.gold else "silver",
                 competencies[COMPETENCIES[org.gold]],
                 starts,

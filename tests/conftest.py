@@ -29,11 +29,20 @@ basehttp.WSGIServer.request_queue_size = 256
 @pytest.fixture(autouse=True)
 def catalog(db):
     """The catalog is loaded by migrations; transactional tests flush it, so put it back."""
-    from partnerdesk.benefits.catalog import load_benefit_catalog, load_paid_plans
+    catalog_loaded()
+
+
+def catalog_loaded() -> None:
+    """The migrations' catalog, loaded again where a flush emptied it."""
+    from partnerdesk.benefits.catalog import (
+        load_benefit_catalog,
+        load_paid_plans,
+        load_program_benefits,
+    )
     from partnerdesk.benefits.catalog_snapshot import benefits_forget
     from partnerdesk.benefits.models import AllotmentRule, Benefit
-    from partnerdesk.partners.catalog import load_competencies
-    from partnerdesk.partners.models import Competency
+    from partnerdesk.partners.catalog import load_competencies, load_programs, load_solution_areas
+    from partnerdesk.partners.models import Competency, Program, ProgramOffer, SolutionArea
     from partnerdesk.support.catalog import (
         load_default_calendar,
         load_products,
@@ -52,6 +61,10 @@ def catalog(db):
         load_competencies(Competency)
         load_benefit_catalog(Benefit, AllotmentRule)
         load_paid_plans(Benefit)
+    if not Program.objects.exists():
+        load_programs(Program, ProgramOffer)
+        load_solution_areas(SolutionArea)
+        load_program_benefits(Program, Benefit, AllotmentRule)
     if not Product.objects.exists():
         load_products(Product)
         load_workloads(Workload, Product)

@@ -7,7 +7,14 @@ from django.utils import timezone
 from partnerdesk.accounts.models import User
 from partnerdesk.accounts.services import api_token_create
 from partnerdesk.benefits.services import entitlements_sync
-from partnerdesk.partners.models import Competency, Customer, Membership, Organization
+from partnerdesk.partners.models import (
+    Competency,
+    Customer,
+    Membership,
+    Organization,
+    Program,
+    SolutionArea,
+)
 
 PASSWORD = "correct horse battery staple"
 
@@ -70,12 +77,16 @@ def membership(
     starts: datetime.date | None = None,
     ends: datetime.date | None = None,
     sync: bool = True,
+    program: str = "mpn-2021",
+    solution_area: str | None = None,
 ) -> Membership:
     today = timezone.localdate()
     created = Membership.objects.create(
         organization=organization,
+        program=Program.objects.get(code=program),
         offer=offer,
         competency=Competency.objects.get(name=competency) if competency else None,
+        solution_area=SolutionArea.objects.get(name=solution_area) if solution_area else None,
         starts=starts or today - datetime.timedelta(days=30),
         ends=ends or today + datetime.timedelta(days=335),
     )

@@ -6,9 +6,11 @@ import datetime
 import re
 
 import pytest
+from django.utils import translation
 from playwright.sync_api import expect
 
 from partnerdesk.benefits.models import Entitlement
+from partnerdesk.core.quantities import quantity_text
 from tests.browser import (
     LANGUAGES,
     LOCALES,
@@ -61,7 +63,9 @@ def test_sign_in_dashboard_and_benefits(page, live_server, language, today):
     cloud = page.locator("#benefits-table tr[data-benefit=cloud_support]")
     expect(product).to_contain_text("Microsoft Product Support")
     expect(product).to_contain_text(t(language, "Not activated"))
-    expect(product.locator("td.num")).to_have_text(["20", "0", "20"])
+    with translation.override(language):
+        twenty = quantity_text(20, "incidents")  # "20 incidents", "20 инцидентов", …
+    expect(product.locator("td.num")).to_have_text([twenty, "0", "20"])
     unlimited = t(language, "Unlimited")
     expect(cloud.locator("td.num")).to_have_text([unlimited, "0", unlimited])
     deadline = today + datetime.timedelta(days=335)

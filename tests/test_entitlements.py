@@ -196,12 +196,12 @@ def test_the_table_is_data_an_operator_can_change():
     rule = AllotmentRule.objects.get(
         benefit__code="product_support", offer="action_pack", competency_kind="none"
     )
-    rule.incidents = 12
+    rule.amount = 12
     rule.save()
     cloud_rule = AllotmentRule.objects.get(
         benefit__code="cloud_support", offer="action_pack", competency_kind="none"
     )
-    cloud_rule.allotment, cloud_rule.incidents = Allotment.LIMITED, 2
+    cloud_rule.allotment, cloud_rule.amount = Allotment.LIMITED, 2
     cloud_rule.save()
     organization = OrganizationFactory()
 

@@ -9,13 +9,11 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from partnerdesk.benefits import triggers
-from partnerdesk.benefits.catalog import load_benefit_catalog
 from partnerdesk.benefits.exceptions import IncidentsExhausted
 from partnerdesk.benefits.ledger import Posting, ledger_post, ledger_post_many
-from partnerdesk.benefits.models import AllotmentRule, Benefit, Entitlement, LedgerEntry
-from partnerdesk.partners.catalog import load_competencies
-from partnerdesk.partners.models import Competency
+from partnerdesk.benefits.models import Entitlement, LedgerEntry
 from partnerdesk.support.reconcile import reconcile
+from tests.conftest import catalog_loaded
 from tests.factories import OrganizationFactory, UserFactory, activate, membership, open_request
 
 TABLE = LedgerEntry._meta.db_table
@@ -158,8 +156,7 @@ def test_flush_empties_the_ledger_and_puts_the_guard_back(transactional_db):
     call_command("flush", interactive=False, verbosity=0)
     assert not LedgerEntry.objects.exists()
 
-    load_competencies(Competency)
-    load_benefit_catalog(Benefit, AllotmentRule)
+    catalog_loaded()
     organization = OrganizationFactory()
     membership(organization, "action_pack")
     entry = LedgerEntry.objects.get()

@@ -177,7 +177,9 @@ def test_phone_and_desktop(browser, live_server, language):
                 last = table.locator("thead th").last
                 assert_inside_viewport(page, last, f"{language} plans' last column")
             if phone:
-                expect(cards.locator("article")).to_have_count(5)
+                # Both programs' offers (three of 2021, four of 2025) and the two paid plans.
+                expect(cards.locator("article")).to_have_count(9)
+                expect(cards).to_contain_text("Partner Success Core")
                 expect(cards).to_contain_text("Premier Support for Partners")
             assert_fits(page, f"{language}{suffix} plans")
             screenshot(page, "plans" + suffix, language)

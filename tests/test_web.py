@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from partnerdesk.benefits.models import Entitlement
-from partnerdesk.partners.models import Competency, Membership
+from partnerdesk.partners.models import Competency, Membership, Program
 from tests.factories import CLOUD, OrganizationFactory, UserFactory, membership
 
 
@@ -80,6 +80,7 @@ def test_adding_a_membership_in_the_admin_derives_entitlements(client, operator,
         "/admin/partners/membership/add/",
         {
             "organization": organization.pk,
+            "program": Program.objects.get(code="mpn-2021").pk,
             "offer": "silver",
             "competency": competency.pk,
             "starts": today.isoformat(),
@@ -100,6 +101,7 @@ def test_an_action_pack_with_a_competency_is_refused_in_the_admin(client, operat
         "/admin/partners/membership/add/",
         {
             "organization": organization.pk,
+            "program": Program.objects.get(code="mpn-2021").pk,
             "offer": "action_pack",
             "competency": Competency.objects.get(name=CLOUD).pk,
             "starts": today.isoformat(),
@@ -107,7 +109,7 @@ def test_an_action_pack_with_a_competency_is_refused_in_the_admin(client, operat
         },
     )
     assert response.status_code == 200
-    assert "Action Pack has no competency" in response.content.decode()
+    assert "This offer is not held in a competency." in response.content.decode()
     assert not Membership.objects.exists()
 
 

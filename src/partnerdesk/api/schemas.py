@@ -99,12 +99,22 @@ class BenefitOut(Out):
     id: int
     benefit: str
     name: str
-    offer: str
+    program: str | None = Field(
+        description="The partner program whose offers grant it (`mpn-2021`, "
+        "`ai-cloud-2025`); null for a paid support plan."
+    )
+    unit: Literal["incidents", "hours"] = Field(
+        description="What `allowance`, `used` and `remaining` count."
+    )
+    offer: str = Field(
+        description="The granting offer's code; where a program adds offers up, every "
+        "granting offer's, joined by `+` (`success_core+solutions_partner`)."
+    )
     competency: str | None
     status: str
-    allowance: int | None
-    used: int
-    remaining: int | None
+    allowance: int | float | None = Field(description="In `unit`; null is unlimited.")
+    used: int | float
+    remaining: int | float | None
     expires: datetime.date | None
     activation_deadline: datetime.date
     activated_at: datetime.datetime | None

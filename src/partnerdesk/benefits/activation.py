@@ -16,6 +16,7 @@ from partnerdesk.accounts.audit import audit_record
 from partnerdesk.accounts.models import User
 from partnerdesk.accounts.roles import Role
 from partnerdesk.benefits.access import access_entitlement
+from partnerdesk.benefits.catalog_snapshot import benefits_by_id
 from partnerdesk.benefits.exceptions import ActivationNotPending, EntitlementExpired
 from partnerdesk.benefits.ids import new_access_id, new_contract_id
 from partnerdesk.benefits.locks import activation_lock, entitlement_lock
@@ -27,6 +28,8 @@ from partnerdesk.benefits.models import (
 )
 from partnerdesk.benefits.selectors import mpn_organization
 from partnerdesk.core.exceptions import NotFound, RoleRequired, ValidationFailed
+from partnerdesk.partners.catalog_snapshot import programs_by_id
+from partnerdesk.partners.models import months_after
 
 
 @dataclass(frozen=True)
@@ -36,13 +39,14 @@ class ActivationOutcome:
     created: bool
 
 
+def term_end(day: datetime.date, months: int) -> datetime.date:
+    """The last day of a term of ``months`` that starts on ``day``."""
+    return months_after(day, months) - datetime.timedelta(days=1)
+
+
 def one_year_after(day: datetime.date) -> datetime.date:
-    """The last day of an entitlement activated on ``day``."""
-    try:
-        anniversary = day.replace(year=day.year + 1)
-    except ValueError:  # 29 February
-        anniversary = day.replace(year=day.year + 1, day=28)
-    return anniversary - datetime.timedelta(days=1)
+    """The last day of an entitlement activated on ``day`` for a year."""
+    return term_end(day, 12)
 
 
 _MINUTE, _HOUR, _DAY = 60, 3600, 86400
@@ -197,7 +201,9 @@ def activation_complete(
             return False
         entitlement.state = EntitlementState.ACTIVE
         entitlement.activated_at = now
-        entitlement.expires_on = one_year_after(timezone.localdate(now))
+        program = programs_by_id().get(benefits_by_id()[entitlement.benefit_id].program_id)
+        term = program.term_months if program is not None else 12
+        entitlement.expires_on = term_end(timezone.localdate(now), term)
         entitlement.access_id = new_access_id()
         entitlement.contract_id = new_contract_id()
         entitlement.save(

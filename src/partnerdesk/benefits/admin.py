@@ -12,6 +12,8 @@ from partnerdesk.benefits.models import (
     Entitlement,
     LedgerEntry,
     PlanGrant,
+    Program,
+    ProgramOffer,
 )
 from partnerdesk.benefits.plans import plan_grant, plan_grant_problems
 from partnerdesk.benefits.services import entitlement_adjust, entitlements_sync
@@ -25,10 +27,30 @@ class AllotmentRuleInline(admin.TabularInline):
     extra = 0
 
 
+class ProgramOfferInline(admin.TabularInline):
+    model = ProgramOffer
+    extra = 0
+
+
+@admin.register(Program)
+class ProgramAdmin(admin.ModelAdmin):
+    list_display = ["name", "code", "valid_from", "valid_to", "combination", "validity"]
+    inlines = [ProgramOfferInline]
+
+
 @admin.register(Benefit)
 class BenefitAdmin(admin.ModelAdmin):
-    list_display = ["name", "code", "kind", "covers", "plan_incidents", "position"]
-    list_filter = ["kind"]
+    list_display = [
+        "name",
+        "code",
+        "program",
+        "unit",
+        "kind",
+        "covers",
+        "plan_incidents",
+        "position",
+    ]
+    list_filter = ["program", "kind"]
     inlines = [AllotmentRuleInline]
 
 
@@ -77,7 +99,7 @@ class PlanGrantAdmin(admin.ModelAdmin):
 
 @admin.register(AllotmentRule)
 class AllotmentRuleAdmin(admin.ModelAdmin):
-    list_display = ["benefit", "offer", "competency_kind", "allotment", "incidents"]
+    list_display = ["benefit", "offer", "competency_kind", "allotment", "amount"]
     list_filter = ["benefit", "offer", "competency_kind"]
     actions = ["resync_all"]
 

@@ -1,16 +1,17 @@
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
 from django.utils.functional import cached_property
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from partnerdesk.core import limits
-from partnerdesk.core.models import OrganizationScopedQuerySet
-from partnerdesk.partners.models import CompetencyKind, Offer
+from partnerdesk.core.models import OrganizationScopedQuerySet, TranslatedName
+from partnerdesk.partners.models import CompetencyKind, Program, ProgramOffer, Qualification
 
 
 class Deployment(models.TextChoices):
@@ -24,12 +25,32 @@ class Coverage(models.TextChoices):
     ALL = "all", _("On-premises and cloud products")
 
 
+class Unit(models.TextChoices):
+    INCIDENTS = "incidents", pgettext_lazy("unit", "Incidents")
+    HOURS = "hours", pgettext_lazy("unit", "Hours")
+
+
+# The ledger counts in whole units of this size: incidents one by one, hours to the minute
+# (an allotment of 10 hours is a balance of 600). Whole numbers keep every sum exact.
+LEDGER_SCALE = {Unit.INCIDENTS: 1, Unit.HOURS: 60}
+
+
+def in_unit(value: int | None, unit: str) -> int | Decimal | None:
+    """A ledger quantity in its benefit's unit: incidents as they are, minutes as hours."""
+    if value is None:
+        return None
+    scale = LEDGER_SCALE[unit]
+    if scale == 1 or value % scale == 0:
+        return value // scale
+    return Decimal(value) / scale
+
+
 class BenefitKind(models.TextChoices):
     PROGRAM = "program", _("Program benefit (from memberships)")
     PAID_PLAN = "paid_plan", _("Paid partner support plan")
 
 
-class Benefit(models.Model):
+class Benefit(TranslatedName, models.Model):
     """A support benefit: one of the program's (Microsoft Product Support, Signature Cloud
     Support, derived from memberships through the allotment rules) or a paid partner
     support plan (Premier, Advanced) that an operator grants for a term."""
@@ -40,6 +61,16 @@ class Benefit(models.Model):
     kind = models.CharField(
         _("kind"), max_length=16, choices=BenefitKind.choices, default=BenefitKind.PROGRAM
     )
+    program = models.ForeignKey(
+        Program,
+        verbose_name=_("program"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="benefits",
+        help_text=_("The program whose offers grant it; empty for a paid plan."),
+    )
+    unit = models.CharField(_("unit"), max_length=16, choices=Unit.choices, default=Unit.INCIDENTS)
     covers = models.CharField(
         _("covers"), max_length=16, choices=Coverage.choices, help_text=_("Products it covers.")
     )
@@ -63,16 +94,13 @@ class Benefit(models.Model):
         return self.name
 
     @property
-    def display_name(self) -> str:
-        """The name in the reader's language (the seeded names are in the catalogs)."""
-        return gettext(self.name)
-
-    @property
     def is_paid_plan(self) -> bool:
         return self.kind == BenefitKind.PAID_PLAN
 
     def covers_deployment(self, deployment: str) -> bool:
-        return self.covers in (Coverage.ALL, deployment)
+        """Whether a support incident for a product of this deployment draws on it
+        (advisory hours are not incidents)."""
+        return self.unit == Unit.INCIDENTS and self.covers in (Coverage.ALL, deployment)
 
     @property
     def highlight_lines(self) -> list[str]:
@@ -80,23 +108,27 @@ class Benefit(models.Model):
 
 
 class Allotment(models.TextChoices):
-    LIMITED = "limited", _("A number of incidents")
+    LIMITED = "limited", _("A number of incidents or hours")
     UNLIMITED = "unlimited", _("Unlimited")
     NOT_ELIGIBLE = "not_eligible", _("Not eligible")
 
 
 class AllotmentRule(models.Model):
-    """One cell of the program's table: what an offer in a competency kind is entitled to."""
+    """One cell of a program's table: what an offer (held in a competency of a kind, where
+    the offer is held in competencies) grants of a benefit, in the benefit's unit."""
 
     benefit = models.ForeignKey(
         Benefit, verbose_name=_("benefit"), on_delete=models.CASCADE, related_name="rules"
     )
-    offer = models.CharField(_("offer"), max_length=16, choices=Offer.choices)
+    # One of the benefit's program's offers (ProgramOffer.code); see clean().
+    offer = models.CharField(_("offer"), max_length=40)
     competency_kind = models.CharField(
         _("competency kind"), max_length=8, choices=CompetencyKind.choices
     )
     allotment = models.CharField(_("allotment"), max_length=16, choices=Allotment.choices)
-    incidents = models.PositiveIntegerField(_("incidents"), null=True, blank=True)
+    amount = models.PositiveIntegerField(
+        _("amount"), null=True, blank=True, help_text=_("In the benefit's unit.")
+    )
 
     class Meta:
         verbose_name = _("allotment rule")
@@ -107,29 +139,39 @@ class AllotmentRule(models.Model):
                 fields=["benefit", "offer", "competency_kind"], name="allotment_rule_unique_cell"
             ),
             models.CheckConstraint(
-                name="allotment_rule_incidents_iff_limited",
-                condition=(Q(allotment=Allotment.LIMITED, incidents__gt=0))
-                | (~Q(allotment=Allotment.LIMITED) & Q(incidents__isnull=True)),
+                name="allotment_rule_amount_iff_limited",
+                condition=(Q(allotment=Allotment.LIMITED, amount__gt=0))
+                | (~Q(allotment=Allotment.LIMITED) & Q(amount__isnull=True)),
                 violation_error_message=_(
-                    "Give a positive number of incidents for a limited allotment, and none "
-                    "otherwise."
-                ),
-            ),
-            models.CheckConstraint(
-                name="allotment_rule_competency_kind_matches_offer",
-                condition=(Q(offer=Offer.ACTION_PACK, competency_kind=CompetencyKind.NONE))
-                | (
-                    Q(offer__in=[Offer.SILVER, Offer.GOLD])
-                    & ~Q(competency_kind=CompetencyKind.NONE)
-                ),
-                violation_error_message=_(
-                    "Action Pack rules have no competency kind; Silver and Gold rules need one."
+                    "Give a positive amount for a limited allotment, and none otherwise."
                 ),
             ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.benefit} · {self.get_offer_display()} · {self.get_competency_kind_display()}"
+        return f"{self.benefit} · {self.offer} · {self.get_competency_kind_display()}"
+
+    def clean(self) -> None:
+        """The offer belongs to the benefit's program; a competency kind only where the
+        offer is held in competencies."""
+        from django.core.exceptions import ValidationError
+
+        super().clean()
+        if self.benefit_id is None:
+            return
+        benefit = Benefit.objects.get(pk=self.benefit_id)
+        offer = ProgramOffer.objects.filter(program_id=benefit.program_id, code=self.offer).first()
+        if offer is None:
+            raise ValidationError({"offer": _("The benefit's program has no such offer.")})
+        in_competency = offer.held_in == Qualification.COMPETENCY
+        if in_competency == (self.competency_kind == CompetencyKind.NONE):
+            raise ValidationError(
+                {
+                    "competency_kind": _(
+                        "Give a competency kind exactly when the offer is held in a competency."
+                    )
+                }
+            )
 
     @property
     def is_eligible(self) -> bool:
@@ -137,8 +179,13 @@ class AllotmentRule(models.Model):
 
     @property
     def allowance(self) -> int | None:
-        """Incidents granted; None means unlimited."""
-        return self.incidents if self.allotment == Allotment.LIMITED else None
+        """The amount granted, in the benefit's unit; None means unlimited."""
+        return self.amount if self.allotment == Allotment.LIMITED else None
+
+    def allowance_for(self, benefit: Benefit) -> int | None:
+        """The amount granted as the ledger counts it (hours in minutes)."""
+        allowance = self.allowance
+        return None if allowance is None else allowance * LEDGER_SCALE[benefit.unit]
 
 
 class EntitlementState(models.TextChoices):
@@ -201,7 +248,8 @@ class Entitlement(models.Model):
         blank=True,
         related_name="entitlements",
     )
-    offer = models.CharField(_("offer"), max_length=40)
+    # The granting offers' codes, joined by "+" where a program adds them up.
+    offer = models.CharField(_("offer"), max_length=120)
     competency_name = models.CharField(_("competency"), max_length=120, blank=True)
     state = models.CharField(
         _("state"),
@@ -213,6 +261,9 @@ class Entitlement(models.Model):
     used = models.IntegerField(_("used"), default=0)
     balance = models.IntegerField(_("balance"), default=0)
     activation_deadline = models.DateField(_("last date to activate"))
+    # Where the benefit goes with its membership (mpn-2021): the membership's last day.
+    # Empty where it outlives the membership once activated (ai-cloud-2025), or a plan.
+    membership_ends = models.DateField(_("membership ends"), null=True, blank=True)
     activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
     expires_on = models.DateField(_("expires"), null=True, blank=True)
     access_id = models.CharField(_("Access ID"), max_length=64, null=True, blank=True, unique=True)
@@ -254,6 +305,19 @@ class Entitlement(models.Model):
     def remaining(self) -> int | None:
         return None if self.allowance is None else max(self.balance, 0)
 
+    # The counters in the benefit's unit (hours for advisory hours, kept in minutes).
+    @property
+    def allowance_in_unit(self) -> int | Decimal | None:
+        return in_unit(self.allowance, self.benefit.unit)
+
+    @property
+    def used_in_unit(self) -> int | Decimal:
+        return in_unit(self.used, self.benefit.unit)
+
+    @property
+    def remaining_in_unit(self) -> int | Decimal | None:
+        return in_unit(self.remaining, self.benefit.unit)
+
     @property
     def expires(self) -> datetime.date | None:
         """The date that matters now: expiry once active, else the last date to activate."""
@@ -271,12 +335,12 @@ class Entitlement(models.Model):
         return self.state == EntitlementState.NOT_ACTIVATED and self.activation_deadline >= day
 
     def membership_ended_before(self, day: datetime.date) -> bool:
-        """A program benefit whose granting membership ended: lost with it, even before
-        the periodic job records the lapse (its last date to activate is the end)."""
+        """A program benefit that goes with its membership, whose membership ended: lost
+        with it, even before the periodic job records the lapse."""
         return (
-            self.membership_id is not None
+            self.membership_ends is not None
             and self.state in CURRENT_STATES
-            and self.activation_deadline < day
+            and self.membership_ends < day
         )
 
     def status_on(self, day: datetime.date) -> str:

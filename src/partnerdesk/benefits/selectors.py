@@ -5,13 +5,15 @@ from functools import cache
 
 from django.db import connection
 from django.db.models import Max, Prefetch
-from django.utils.translation import gettext, ngettext, pgettext
+from django.utils.translation import gettext, pgettext
 
 from partnerdesk.accounts.models import User
 from partnerdesk.benefits.catalog_snapshot import benefits_by_id
 from partnerdesk.benefits.models import Activation, Entitlement, EntitlementState, LedgerEntry
 from partnerdesk.core import sql
 from partnerdesk.core.exceptions import NotAuthorized, NotFound
+from partnerdesk.core.quantities import quantity_text
+from partnerdesk.partners.catalog_snapshot import program_catalog, program_offers
 
 
 def mpn_organization(user: User):
@@ -103,68 +105,84 @@ def ledger_list(*, user: User, entitlement_id: int) -> list[LedgerEntry]:
     return entitlement_ledger(entitlement=benefit_get(user=user, entitlement_id=entitlement_id))
 
 
-def _allotment_label(rule, *, in_sentence: bool = False) -> str:
+def _allotment_label(rule, *, in_sentence: bool = False, unit: str = "incidents") -> str:
     # Inside "%(cloud)s with a cloud competency, …" the word follows a colon in Russian and
     # Polish, where it is written in lower case: a variant of its own, not the cell's word.
     if rule is None or rule.allotment == "not_eligible":
         return pgettext("in a sentence", "Not eligible") if in_sentence else gettext("Not eligible")
     if rule.allotment == "unlimited":
         return pgettext("in a sentence", "Unlimited") if in_sentence else gettext("Unlimited")
-    return ngettext("%(count)d incident", "%(count)d incidents", rule.incidents) % {
-        "count": rule.incidents
-    }
+    return quantity_text(rule.amount, unit)
 
 
-def plan_comparison() -> list[dict]:
-    """The free offers and the paid plans side by side, from the catalog's own data."""
-    from partnerdesk.benefits.models import AllotmentRule, Benefit, BenefitKind, Coverage
-    from partnerdesk.partners.models import Offer
+def plan_comparison() -> dict:
+    """The programs' offers and the paid plans side by side, from the catalog's own data:
+    ``programs`` (each with its offers' columns and whether they add up), ``plans``, and
+    all of them as ``columns``."""
+    from partnerdesk.benefits.models import AllotmentRule, Benefit, BenefitKind, Coverage, Unit
+    from partnerdesk.partners.models import CombinationRule, Qualification
 
-    rules = {
-        (r.benefit.covers, r.offer, r.competency_kind): r
-        for r in AllotmentRule.objects.select_related("benefit")
-    }
+    catalog = program_catalog()
+    benefits = benefits_by_id()
+    rules: dict[tuple, AllotmentRule] = {}
+    for rule in AllotmentRule.objects.all():
+        benefit = benefits[rule.benefit_id]
+        row = "hours" if benefit.unit == Unit.HOURS else benefit.covers
+        rules[(benefit.program_id, row, rule.offer, rule.competency_kind)] = rule
 
-    def cell(covers: str, offer: str) -> str:
-        if offer == Offer.ACTION_PACK:
-            return _allotment_label(rules.get((covers, offer, "none")))
-        cloud, other = (rules.get((covers, offer, k)) for k in ("cloud", "other"))
-        if _allotment_label(cloud) == _allotment_label(other):
-            return _allotment_label(cloud)
-        cloud, other = (_allotment_label(r, in_sentence=True) for r in (cloud, other))
+    def cell(program_id: int, row: str, offer) -> str:
+        unit = Unit.HOURS if row == "hours" else Unit.INCIDENTS
+        kinds = ("cloud", "other") if offer.held_in == Qualification.COMPETENCY else ("none",)
+        found = [rules.get((program_id, row, offer.code, kind)) for kind in kinds]
+        if row == "hours" and not any(found):
+            return gettext("Not included")
+        labels = [_allotment_label(rule, unit=unit) for rule in found]
+        if len(set(labels)) == 1:
+            return labels[0]
+        cloud, other = (_allotment_label(r, in_sentence=True, unit=unit) for r in found)
         return gettext("%(cloud)s with a cloud competency, %(other)s with another") % {
             "cloud": cloud,
             "other": other,
         }
 
-    columns = [
-        {
-            "name": label,
-            "paid": False,
-            "on_premises": cell(Coverage.ON_PREMISES, offer),
-            "cloud": cell(Coverage.CLOUD, offer),
-            "how": gettext("Included in the membership; a partner admin activates it"),
-            "highlights": [],
-        }
-        for offer, label in Offer.choices
-    ]
+    programs = []
+    for program in catalog.programs.values():
+        columns = [
+            {
+                "name": offer.display_name,
+                "program": program.display_name,
+                "paid": False,
+                "on_premises": cell(program.pk, Coverage.ON_PREMISES, offer),
+                "cloud": cell(program.pk, Coverage.CLOUD, offer),
+                "hours": cell(program.pk, "hours", offer),
+                "how": gettext("Included in the membership; a partner admin activates it"),
+                "highlights": [],
+            }
+            for offer in program_offers(program.pk)
+        ]
+        adds_up = program.combination == CombinationRule.SUM
+        programs.append({"name": program.display_name, "adds_up": adds_up, "columns": columns})
+    plans = []
     for plan in Benefit.objects.filter(kind=BenefitKind.PAID_PLAN).order_by("position"):
         amount = (
             gettext("Unlimited")
             if plan.plan_incidents is None
-            else ngettext("%(count)d incident", "%(count)d incidents", plan.plan_incidents)
-            % {"count": plan.plan_incidents}
+            else quantity_text(plan.plan_incidents, Unit.INCIDENTS)
         )
-        columns.append(
+        plans.append(
             {
                 "name": plan.display_name,
+                "program": "",
                 "paid": True,
                 "on_premises": amount
                 if plan.covers_deployment("on_premises")
                 else gettext("Not covered"),
                 "cloud": amount if plan.covers_deployment("cloud") else gettext("Not covered"),
+                # A plan's advisory time is not counted here: its highlights describe it.
+                "hours": "",
                 "how": gettext("Purchased; the program grants it for a term"),
                 "highlights": plan.highlight_lines,
             }
         )
-    return columns
+    columns = [column for program in programs for column in program["columns"]] + plans
+    return {"programs": programs, "plans": plans, "columns": columns}

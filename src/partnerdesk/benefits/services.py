@@ -4,7 +4,7 @@ manual adjustments. Balances change only through ``benefits.ledger``."""
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
@@ -27,24 +27,40 @@ from partnerdesk.benefits.models import (
 )
 from partnerdesk.core import sql
 from partnerdesk.core.exceptions import RoleRequired, ValidationFailed
+from partnerdesk.partners.catalog_snapshot import program_catalog, programs_by_id
 from partnerdesk.partners.locks import organization_lock
-from partnerdesk.partners.models import Competency, Membership, Organization
+from partnerdesk.partners.models import (
+    CombinationRule,
+    Competency,
+    CompetencyKind,
+    Membership,
+    Organization,
+    Program,
+    Qualification,
+    SolutionArea,
+)
 
 
 @dataclass(frozen=True)
 class BestAllotment:
+    """What an organization's memberships grant of one benefit: the allowance (None is
+    unlimited), the membership the entitlement names (the best one's, or where offers add
+    up the one that can be activated longest), and every offer that contributed."""
+
     allowance: int | None
     membership: Membership
+    offers: tuple[str, ...] = ()
+    activation_deadline: datetime.date | None = None
+    qualification: str = ""
 
     def beats(self, other: BestAllotment | None) -> bool:
         if other is None:
             return True
-        mine = (float("inf") if self.allowance is None else self.allowance, self.membership.ends)
-        theirs = (
-            float("inf") if other.allowance is None else other.allowance,
-            other.membership.ends,
-        )
-        return mine > theirs
+        return self._rank() > other._rank()
+
+    def _rank(self) -> tuple:
+        allowance = float("inf") if self.allowance is None else self.allowance
+        return (allowance, self.activation_deadline or self.membership.ends)
 
 
 @dataclass
@@ -54,22 +70,90 @@ class SyncResult:
     lapsed: list[Entitlement] = field(default_factory=list)
 
 
+def grants_on(membership: Membership, day: datetime.date, program: Program) -> bool:
+    """Whether a membership grants its benefits on ``day``: while it runs, or where
+    benefits are activated within months of the start, until the last date to activate."""
+    if membership.starts > day:
+        return False
+    if program.benefits_outlive_membership:
+        # Until the last date to activate, even past the membership's end (a benefit
+        # activated by then lasts its term: see _outlives_membership).
+        return day <= program.activation_deadline(starts=membership.starts, ends=membership.ends)
+    return day <= membership.ends
+
+
 def best_allotments(
     *, memberships: list[Membership], rules: list[AllotmentRule]
 ) -> dict[int, BestAllotment]:
-    """Per benefit, the best allotment among the memberships; allotments never stack."""
+    """Per benefit, what the memberships of the benefit's program grant: within one offer
+    the best membership counts; across offers the best allotment wins (mpn-2021) or the
+    allotments add up, unlimited winning (ai-cloud-2025), as the program says."""
+    catalog = program_catalog()
+    benefits = benefits_by_id()
     by_cell = {(r.benefit_id, r.offer, r.competency_kind): r for r in rules if r.is_eligible}
-    benefit_ids = {r.benefit_id for r in rules}
-    best: dict[int, BestAllotment] = {}
-    for membership in memberships:
-        for benefit_id in benefit_ids:
-            rule = by_cell.get((benefit_id, membership.offer, membership.competency_kind))
+    benefit_ids = sorted({r.benefit_id for r in rules})
+    result: dict[int, BestAllotment] = {}
+    for benefit_id in benefit_ids:
+        program = catalog.programs.get(benefits[benefit_id].program_id)
+        if program is None:
+            continue
+        per_offer: dict[str, BestAllotment] = {}
+        for membership in memberships:
+            if membership.program_id != program.pk:
+                continue
+            offer = catalog.offers.get((program.pk, membership.offer))
+            if offer is None:
+                continue
+            kind = (
+                membership.competency_kind
+                if offer.held_in == Qualification.COMPETENCY
+                else CompetencyKind.NONE
+            )
+            rule = by_cell.get((benefit_id, membership.offer, kind))
             if rule is None:
                 continue
-            candidate = BestAllotment(allowance=rule.allowance, membership=membership)
-            if candidate.beats(best.get(benefit_id)):
-                best[benefit_id] = candidate
-    return best
+            candidate = BestAllotment(
+                allowance=rule.allowance_for(benefits[benefit_id]),
+                membership=membership,
+                offers=(membership.offer,),
+                activation_deadline=program.activation_deadline(
+                    starts=membership.starts, ends=membership.ends
+                ),
+                qualification=_qualification(membership),
+            )
+            if candidate.beats(per_offer.get(membership.offer)):
+                per_offer[membership.offer] = candidate
+        if not per_offer:
+            continue
+        if program.combination == CombinationRule.SUM:
+            result[benefit_id] = _added_up(per_offer, catalog)
+        else:
+            result[benefit_id] = max(per_offer.values(), key=BestAllotment._rank)
+    return result
+
+
+def _added_up(per_offer: dict[str, BestAllotment], catalog) -> BestAllotment:
+    parts = sorted(
+        per_offer.values(),
+        key=lambda a: catalog.offers[(a.membership.program_id, a.offers[0])].position,
+    )
+    allowances = [a.allowance for a in parts]
+    latest = max(parts, key=lambda a: a.activation_deadline)
+    return BestAllotment(
+        allowance=None if None in allowances else sum(allowances),
+        membership=latest.membership,
+        offers=tuple(a.offers[0] for a in parts),
+        activation_deadline=latest.activation_deadline,
+        qualification=", ".join(a.qualification for a in parts if a.qualification),
+    )
+
+
+def _qualification(membership: Membership) -> str:
+    if membership.competency_id:
+        return membership.competency.name
+    if membership.solution_area_id:
+        return membership.solution_area.name
+    return ""
 
 
 def _resized_balance(entitlement: Entitlement, allowance: int | None) -> int:
@@ -91,12 +175,14 @@ def entitlements_sync(
     with transaction.atomic():
         # Serialises concurrent syncs of one organization; the lock order is core.locks'.
         organization_lock(organization.pk)
-        memberships = list(
-            Membership.objects.filter(organization=organization)
-            .active_on(today)
-            .select_related("competency")
+        programs = programs_by_id()
+        memberships = [
+            m
+            for m in Membership.objects.filter(organization=organization, starts__lte=today)
+            .select_related("competency", "solution_area")
             .order_by("pk")
-        )
+            if grants_on(m, today, programs[m.program_id])
+        ]
         rules = list(AllotmentRule.objects.all())
         best = best_allotments(memberships=memberships, rules=rules)
         current = {}
@@ -109,11 +195,15 @@ def entitlements_sync(
             elif not entitlement.benefit.is_paid_plan:
                 current[entitlement.benefit_id] = entitlement
         for benefit_id, entitlement in current.items():
-            if benefit_id not in best:
+            if benefit_id not in best and not _outlives_membership(entitlement, programs):
                 _end(entitlement=entitlement, state=EntitlementState.LAPSED, actor_id=actor_id)
                 result.lapsed.append(entitlement)
         for benefit_id, allotment in best.items():
             entitlement = current.get(benefit_id)
+            if entitlement is not None and _outlives_membership(entitlement, programs):
+                # Activated for its term: memberships that end take nothing away, new
+                # ones add to it.
+                allotment = _at_least(allotment, entitlement)
             if entitlement is None:
                 result.created.append(
                     _grant(
@@ -130,6 +220,26 @@ def entitlements_sync(
     return result
 
 
+def _outlives_membership(entitlement: Entitlement, programs: dict) -> bool:
+    program = programs.get(entitlement.benefit.program_id)
+    return (
+        program is not None
+        and program.benefits_outlive_membership
+        and entitlement.state == EntitlementState.ACTIVE
+    )
+
+
+def _at_least(allotment: BestAllotment, entitlement: Entitlement) -> BestAllotment:
+    """What an activated entitlement keeps: the larger allowance, and every offer that
+    granted it this term (an offer that ended still counts in what it gave)."""
+    offers = tuple(dict.fromkeys([*entitlement.offer.split("+"), *allotment.offers]))
+    if allotment.allowance is None or entitlement.allowance is None:
+        return replace(allotment, allowance=None, offers=offers)
+    return replace(
+        allotment, allowance=max(allotment.allowance, entitlement.allowance), offers=offers
+    )
+
+
 @dataclass(frozen=True)
 class AllotmentCatalog:
     """The allotment rules and competencies, read once for a run of many
@@ -137,12 +247,14 @@ class AllotmentCatalog:
 
     rules: list[AllotmentRule]
     competencies: dict[int, Competency]
+    solution_areas: dict[int, SolutionArea]
 
     @classmethod
     def load(cls) -> AllotmentCatalog:
         return cls(
             rules=list(AllotmentRule.objects.all()),
             competencies={c.pk: c for c in Competency.objects.all()},
+            solution_areas={a.pk: a for a in SolutionArea.objects.all()},
         )
 
 
@@ -158,10 +270,12 @@ def entitlements_open_many(
     today = timezone.localdate()
     allotments = allotments or AllotmentCatalog.load()
     rules, competencies = allotments.rules, allotments.competencies
+    programs = programs_by_id()
     by_organization: dict[int, list[Membership]] = {}
     for membership in memberships:
-        if membership.is_active_on(today):
+        if grants_on(membership, today, programs[membership.program_id]):
             membership.competency = competencies.get(membership.competency_id)
+            membership.solution_area = allotments.solution_areas.get(membership.solution_area_id)
             by_organization.setdefault(membership.organization_id, []).append(membership)
     columns = ("organization_id", "benefit_id", "allowance", *ENTITLEMENT_SOURCE_FIELDS)
     rows, grants = [], []
@@ -169,13 +283,13 @@ def entitlements_open_many(
     for organization in organizations:
         best = best_allotments(memberships=by_organization.get(organization.pk, []), rules=rules)
         for benefit_id, allotment in best.items():
-            source = _source_fields(allotment)
+            source = _source_fields(allotment, programs)
             sourced = (source[name] for name in ENTITLEMENT_SOURCE_FIELDS)
             rows.append((organization.pk, benefit_id, allotment.allowance, *sourced))
             membership = allotment.membership
-            key = (membership.offer, membership.competency_id, membership.starts, membership.ends)
+            key = (source["offer"], source["competency_name"], membership.starts, membership.ends)
             if key not in notes:
-                notes[key] = str(membership)
+                notes[key] = _grant_note(allotment)
             grants.append((allotment.allowance or 0, notes[key]))
     pks = sql.insert_rows(Entitlement, columns, rows, returning=True)
     ledger_post_many(
@@ -204,7 +318,8 @@ def entitlements_refresh_due(*, today: datetime.date | None = None) -> int:
     )
     calendar = stale.filter(Q(entitlements_synced_on__isnull=True) | Exists(crossed))
     ran_out = Entitlement.objects.filter(
-        state=EntitlementState.ACTIVE, expires_on__lt=today
+        Q(state=EntitlementState.ACTIVE, expires_on__lt=today)
+        | Q(state=EntitlementState.NOT_ACTIVATED, activation_deadline__lt=today)
     ).values("organization_id")
     due = Organization.objects.filter(Q(pk__in=calendar.values("pk")) | Q(pk__in=ran_out)).order_by(
         "pk"
@@ -229,17 +344,33 @@ def entitlement_ids_viewed(*, user, entitlement: Entitlement) -> None:
         )
 
 
-ENTITLEMENT_SOURCE_FIELDS = ("membership_id", "offer", "competency_name", "activation_deadline")
+ENTITLEMENT_SOURCE_FIELDS = (
+    "membership_id",
+    "offer",
+    "competency_name",
+    "activation_deadline",
+    "membership_ends",
+)
 
 
-def _source_fields(allotment: BestAllotment) -> dict:
+def _source_fields(allotment: BestAllotment, programs: dict) -> dict:
     membership = allotment.membership
+    program = programs[membership.program_id]
     return {
         "membership_id": membership.pk,
-        "offer": membership.offer,
-        "competency_name": membership.competency.name if membership.competency_id else "",
-        "activation_deadline": membership.ends,
+        "offer": "+".join(allotment.offers),
+        "competency_name": allotment.qualification,
+        "activation_deadline": allotment.activation_deadline,
+        "membership_ends": None if program.benefits_outlive_membership else membership.ends,
     }
+
+
+def _grant_note(allotment: BestAllotment) -> str:
+    """The ledger's note for a grant or resize: the granting membership, and where offers
+    add up, the offers."""
+    if len(allotment.offers) > 1:
+        return f"{'+'.join(allotment.offers)} ({allotment.membership})"
+    return str(allotment.membership)
 
 
 def _grant(
@@ -249,21 +380,21 @@ def _grant(
         organization=organization,
         benefit_id=benefit_id,
         allowance=allotment.allowance,
-        **_source_fields(allotment),
+        **_source_fields(allotment, programs_by_id()),
     )
     ledger_post(
         entitlement_id=entitlement.pk,
         kind=LedgerKind.GRANT,
         delta=allotment.allowance or 0,
         actor_id=actor_id,
-        note=str(allotment.membership),
+        note=_grant_note(allotment),
     )
     entitlement.refresh_from_db()
     return entitlement
 
 
 def _resize(*, entitlement: Entitlement, allotment: BestAllotment, actor_id: int | None) -> bool:
-    source = _source_fields(allotment)
+    source = _source_fields(allotment, programs_by_id())
     stale = [name for name, value in source.items() if getattr(entitlement, name) != value]
     changed = bool(stale)
     if stale:
@@ -278,7 +409,7 @@ def _resize(*, entitlement: Entitlement, allotment: BestAllotment, actor_id: int
             delta=target - entitlement.balance,
             allowance=allotment.allowance,
             actor_id=actor_id,
-            note=str(allotment.membership),
+            note=_grant_note(allotment),
             locked_balance=Balance.of(entitlement),
         )
         entitlement.refresh_from_db()

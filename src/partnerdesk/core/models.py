@@ -1,4 +1,5 @@
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -21,3 +22,14 @@ class OrganizationScopedQuerySet(models.QuerySet):
         if not getattr(user, "is_authenticated", False) or organization_id is None:
             return self.none()
         return self.filter(**{f"{self.organization_field}_id": organization_id})
+
+
+class TranslatedName:
+    """Catalog rows whose seeded names are in the message catalogs: shown in the
+    reader's language (names an operator adds show as typed)."""
+
+    name: str
+
+    @property
+    def display_name(self) -> str:
+        return gettext(self.name)

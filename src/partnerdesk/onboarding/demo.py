@@ -15,6 +15,8 @@ def demo_partners(today: datetime.date) -> dict:
     ends = (today + datetime.timedelta(days=300)).isoformat()
     lapsed_start = (today - datetime.timedelta(days=500)).isoformat()
     lapsed_end = (today - datetime.timedelta(days=135)).isoformat()
+    recent = (today - datetime.timedelta(days=60)).isoformat()
+    year_on = (today - datetime.timedelta(days=60) + datetime.timedelta(days=364)).isoformat()
 
     def member(offer: str, competency: str | None = None, starts=started, until=ends) -> dict:
         item = {"offer": offer, "starts": starts, "ends": until}
@@ -96,6 +98,28 @@ def demo_partners(today: datetime.date) -> dict:
                 "programs": ["mpn"],
                 "memberships": [member("silver", "DevOps", lapsed_start, lapsed_end)],
                 "users": [user("lea@proseware.example", "Lea Martin", "global_admin")],
+            },
+            {
+                # The AI Cloud Partner Program: two offers whose benefits add up.
+                "partner_id": "4711008",
+                "name": "Northwind Traders (AI Cloud Partner Program)",
+                "programs": ["mpn"],
+                "memberships": [
+                    {
+                        "program": "ai-cloud-2025",
+                        "offer": "success_core",
+                        "starts": recent,
+                        "ends": year_on,
+                    },
+                    {
+                        "program": "ai-cloud-2025",
+                        "offer": "solutions_partner",
+                        "solution_area": "Infrastructure (Azure)",
+                        "starts": recent,
+                        "ends": year_on,
+                    },
+                ],
+                "users": [user("noah@northwind.example", "Noah Berg", "global_admin")],
             },
         ]
     }

@@ -19,9 +19,9 @@ from partnerdesk.accounts.models import User
 from partnerdesk.benefits.services import entitlements_sync
 from partnerdesk.onboarding.pacing import Pacer
 from partnerdesk.onboarding.reader import ImportSource, MalformedJSON, SourceChanged
-from partnerdesk.onboarding.validation import import_validate, organization_parsed
+from partnerdesk.onboarding.validation import ImportNames, import_validate, organization_parsed
 from partnerdesk.onboarding.writer import ImportSummary, ImportWriter
-from partnerdesk.partners.models import Competency, Organization
+from partnerdesk.partners.models import Competency, Organization, SolutionArea
 
 __all__ = [
     "ImportInterrupted",
@@ -62,10 +62,12 @@ def partners_import(
     and ``ImportInterrupted`` for a write the database refused, both saying how many
     organizations were written before. Importing the same file twice changes nothing."""
     progress = progress or ImportProgress()
-    competencies = {c.name.casefold(): c.name for c in Competency.objects.all()}
+    competencies = ImportNames.load()
     checked = import_validate(source=source, competencies=competencies, checked=progress.checked)
     writer = ImportWriter(
         competency_ids=dict(Competency.objects.values_list("name", "pk")),
+        solution_area_ids=dict(SolutionArea.objects.values_list("name", "pk")),
+        program_ids={code: p.pk for code, p in competencies.programs.by_code.items()},
         checked=checked,
         pacer=pacer,
     )

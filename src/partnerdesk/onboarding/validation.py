@@ -23,8 +23,9 @@ from partnerdesk.core.emails import email_normalized
 from partnerdesk.core.exceptions import ValidationFailed
 from partnerdesk.core.field_errors import field_message
 from partnerdesk.onboarding.reader import ImportSource
+from partnerdesk.partners.catalog_snapshot import ProgramCatalog, program_catalog
 from partnerdesk.partners.import_schema import ImportFile, OrganizationIn, error_path
-from partnerdesk.partners.models import Offer, Organization
+from partnerdesk.partners.models import Competency, Organization, Qualification, SolutionArea
 
 CHUNK = 1000
 Problem = dict[str, str]
@@ -56,8 +57,26 @@ def _spelled_otherwise() -> dict[str, list[str]]:
     return dict(spellings)
 
 
+@dataclass(frozen=True)
+class ImportNames:
+    """What memberships name, read once per import: competencies and solution areas by
+    their case-folded names (mapped to the catalog's spelling), and the programs."""
+
+    competencies: dict[str, str]
+    solution_areas: dict[str, str]
+    programs: ProgramCatalog
+
+    @classmethod
+    def load(cls) -> ImportNames:
+        return cls(
+            competencies={c.name.casefold(): c.name for c in Competency.objects.all()},
+            solution_areas={a.name.casefold(): a.name for a in SolutionArea.objects.all()},
+            programs=program_catalog(),
+        )
+
+
 def import_validate(
-    *, source: ImportSource, competencies: dict[str, str], checked: Callable[[int], None]
+    *, source: ImportSource, competencies: ImportNames, checked: Callable[[int], None]
 ) -> CheckedImport:
     """Go through the whole source; raise ``ValidationFailed`` with every problem in it.
     ``checked`` hears of each chunk done."""
@@ -85,10 +104,10 @@ def import_validate(
 
 
 def organization_parsed(
-    raw: Any, index: int, competencies: dict[str, str]
+    raw: Any, index: int, competencies: ImportNames
 ) -> tuple[OrganizationIn | None, list[Problem]]:
     """One organization, by the schema and by the rules that need no other record; its
-    competencies spelled as the catalog spells them."""
+    competencies and solution areas spelled as the catalog spells them."""
     try:
         org = OrganizationIn.model_validate(raw)
     except pydantic.ValidationError as error:
@@ -109,21 +128,11 @@ def organization_parsed(
     keys = set()
     for j, m in enumerate(org.memberships):
         path = f"{base}.memberships[{j}]"
-        if m.offer == Offer.ACTION_PACK and m.competency:
-            fail(f"{path}.competency", _("Action Pack is not held in a competency"))
-        if m.offer != Offer.ACTION_PACK and not m.competency:
-            fail(f"{path}.competency", _("Silver and Gold are held in a competency"))
-        if m.competency:
-            if m.competency.casefold() not in competencies:
-                fail(
-                    f"{path}.competency",
-                    _("unknown competency “%(name)s”") % {"name": m.competency},
-                )
-            else:
-                m.competency = competencies[m.competency.casefold()]
+        for field_path, message in _membership_problems(m, competencies):
+            fail(f"{path}.{field_path}", message)
         if m.ends < m.starts:
             fail(f"{path}.ends", _("ends before it starts"))
-        key = (m.offer, m.competency, m.starts)
+        key = (m.program, m.offer, m.competency, m.solution_area, m.starts)
         if key in keys:
             fail(path, _("the same membership is listed twice"))
         keys.add(key)
@@ -133,6 +142,67 @@ def organization_parsed(
             fail(f"{base}.customers[{j}].tenant_id", _("duplicate tenant ID"))
         tenants.add(c.tenant_id)
     return org, problems
+
+
+def _membership_problems(m, names: ImportNames) -> list[tuple[str, str]]:
+    """The membership's program, offer and what the offer is held in, against the
+    catalog; spells the competency or solution area as the catalog does."""
+    program = names.programs.by_code.get(m.program)
+    if program is None:
+        known = ", ".join(sorted(names.programs.by_code))
+        return [
+            (
+                "program",
+                _("unknown program “%(code)s” (known: %(known)s)")
+                % {"code": m.program, "known": known},
+            )
+        ]
+    offer = names.programs.offers.get((program.pk, m.offer))
+    if offer is None:
+        known = ", ".join(
+            o.code for o in names.programs.offers.values() if o.program_id == program.pk
+        )
+        return [
+            (
+                "offer",
+                _("%(program)s has no offer “%(code)s” (its offers: %(known)s)")
+                % {"program": program.code, "code": m.offer, "known": known},
+            )
+        ]
+    problems = []
+    held = {
+        "competency": (Qualification.COMPETENCY, names.competencies),
+        "solution_area": (Qualification.SOLUTION_AREA, names.solution_areas),
+    }
+    for field_name, (qualification, catalog) in held.items():
+        value = getattr(m, field_name)
+        if offer.held_in == qualification and not value:
+            problems.append((field_name, _needed(field_name) % {"offer": m.offer}))
+        elif offer.held_in != qualification and value:
+            problems.append((field_name, _not_held(field_name) % {"offer": m.offer}))
+        elif value and value.casefold() not in catalog:
+            problems.append((field_name, _unknown(field_name) % {"name": value}))
+        elif value:
+            setattr(m, field_name, catalog[value.casefold()])
+    return problems
+
+
+def _needed(field_name: str) -> str:
+    if field_name == "competency":
+        return _("%(offer)s is held in a competency: name it")
+    return _("%(offer)s is held in a solution area: name it")
+
+
+def _not_held(field_name: str) -> str:
+    if field_name == "competency":
+        return _("%(offer)s is not held in a competency")
+    return _("%(offer)s is not held in a solution area")
+
+
+def _unknown(field_name: str) -> str:
+    if field_name == "competency":
+        return _("unknown competency “%(name)s”")
+    return _("unknown solution area “%(name)s”")
 
 
 def _user_path(index: int, j: int) -> str:

@@ -90,10 +90,18 @@ class ImportWriter:
     """Writes the checked organizations, a chunk at a time (see the module)."""
 
     def __init__(
-        self, *, competency_ids: dict[str, int], checked: CheckedImport, pacer: Pacer | None = None
+        self,
+        *,
+        competency_ids: dict[str, int],
+        solution_area_ids: dict[str, int],
+        program_ids: dict[str, int],
+        checked: CheckedImport,
+        pacer: Pacer | None = None,
     ) -> None:
         self.summary = ImportSummary()
         self._competency_ids = competency_ids
+        self._solution_area_ids = solution_area_ids
+        self._program_ids = program_ids
         self._pacer = pacer or Pacer()
         # What the check found stored; anything else is new, so the common case of a
         # first import looks nothing up.
@@ -200,7 +208,23 @@ class ImportWriter:
         return False
 
     def _key(self, m: MembershipIn) -> tuple:
-        return (m.offer, self._competency_ids.get(m.competency or ""), m.starts)
+        return (
+            self._program_ids[m.program],
+            m.offer,
+            self._competency_ids.get(m.competency or ""),
+            self._solution_area_ids.get(m.solution_area or ""),
+            m.starts,
+        )
+
+    def _membership_fields(self, m: MembershipIn) -> dict[str, Any]:
+        return {
+            "program_id": self._program_ids[m.program],
+            "offer": m.offer,
+            "competency_id": self._competency_ids.get(m.competency or ""),
+            "solution_area_id": self._solution_area_ids.get(m.solution_area or ""),
+            "starts": m.starts,
+            "ends": m.ends,
+        }
 
     def _insert_new(self, items: list[OrganizationIn]) -> None:
         """The common case of a first import: a handful of statements per thousand
@@ -220,20 +244,15 @@ class ImportWriter:
             for pk, item, v in zip(pks, items, values, strict=True)
         ]
         memberships = [
-            Membership(
-                organization_id=organization.pk,
-                offer=m.offer,
-                competency_id=self._competency_ids.get(m.competency or ""),
-                starts=m.starts,
-                ends=m.ends,
-            )
+            Membership(organization_id=organization.pk, **self._membership_fields(m))
             for item, organization in zip(items, organizations, strict=True)
             for m in item.memberships
         ]
+        columns = ("organization_id", *MEMBERSHIP_COLUMNS)
         pks = sql.insert_rows(
             Membership,
-            ("organization_id", "offer", "competency_id", "starts", "ends"),
-            [(m.organization_id, m.offer, m.competency_id, m.starts, m.ends) for m in memberships],
+            columns,
+            [tuple(getattr(m, name) for name in columns) for m in memberships],
             returning=True,
         )
         for pk, m in zip(pks, memberships, strict=True):
@@ -318,17 +337,13 @@ class ImportWriter:
         by_key = {_membership_key(m): m for m in stored}
         changed = False
         for m in item.memberships:
-            competency_id = self._competency_ids.get(m.competency or "")
+            fields = self._membership_fields(m)
             _membership, outcome = self._upsert(
                 kind="memberships",
                 instance=by_key.get(self._key(m)),
                 values={"ends": m.ends},
-                create=lambda m=m, competency_id=competency_id: Membership.objects.create(
-                    organization=organization,
-                    offer=m.offer,
-                    competency_id=competency_id,
-                    starts=m.starts,
-                    ends=m.ends,
+                create=lambda fields=fields: Membership.objects.create(
+                    organization=organization, **fields
                 ),
             )
             changed |= outcome != "unchanged"
@@ -379,8 +394,11 @@ def _assign(instance: models.Model, values: dict[str, Any]) -> bool:
     return bool(changed)
 
 
+MEMBERSHIP_COLUMNS = ("program_id", "offer", "competency_id", "solution_area_id", "starts", "ends")
+
+
 def _membership_key(m: Membership) -> tuple:
-    return (m.offer, m.competency_id, m.starts)
+    return (m.program_id, m.offer, m.competency_id, m.solution_area_id, m.starts)
 
 
 def _user_values(u: UserIn, organization_id: int) -> dict[str, Any]:

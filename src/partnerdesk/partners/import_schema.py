@@ -96,8 +96,12 @@ class _Strict(BaseModel):
 
 
 class MembershipIn(_Strict):
-    offer: Literal["action_pack", "silver", "gold"]
+    # The program and offer codes are the catalog's (data an operator can extend), so the
+    # check against them is the validation's, not a fixed list here.
+    program: Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,40}$")] = "mpn-2021"
+    offer: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,40}$")]
     competency: Text | None = None
+    solution_area: Text | None = None
     starts: datetime.date
     ends: datetime.date
 

@@ -14,7 +14,7 @@ from partnerdesk.accounts.roles import Role
 from partnerdesk.benefits.catalog_snapshot import benefits_by_id
 from partnerdesk.benefits.models import Allotment, AllotmentRule
 from partnerdesk.benefits.selectors import membership_ended_on
-from partnerdesk.partners.models import Offer
+from partnerdesk.partners.catalog_snapshot import program_offers
 from partnerdesk.support.selectors import ContractOption, contract_options
 
 
@@ -75,7 +75,11 @@ def covering_plans(deployment: str) -> list[CoveringPlan]:
     for benefit in sorted(benefits_by_id().values(), key=lambda b: (b.position, b.code)):
         if not benefit.covers_deployment(deployment):
             continue
-        offers = [label for value, label in Offer.choices if value in eligible.get(benefit.pk, ())]
+        offers = [
+            offer.display_name
+            for offer in program_offers(benefit.program_id)
+            if offer.code in eligible.get(benefit.pk, ())
+        ]
         if benefit.is_paid_plan or offers:
             plans.append(CoveringPlan(benefit.display_name, offers, benefit.is_paid_plan))
     return plans

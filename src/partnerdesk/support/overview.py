@@ -22,6 +22,7 @@ from partnerdesk.benefits.models import (
     EntitlementState,
     LedgerEntry,
     LedgerKind,
+    Unit,
 )
 from partnerdesk.support.models import RequestStatus, SlaState, SupportRequest
 from partnerdesk.support.sla import sla_state_of
@@ -107,7 +108,10 @@ def low_on_incidents(
     """Active, limited entitlements with ``remaining`` incidents left or fewer, or at most
     ``percent`` % of their allowance: the fewest left first."""
     return list(
-        Entitlement.objects.filter(state=EntitlementState.ACTIVE, allowance__gt=0)
+        # Incidents: advisory hours are counted in minutes, and read on their own page.
+        Entitlement.objects.filter(
+            state=EntitlementState.ACTIVE, allowance__gt=0, benefit__unit=Unit.INCIDENTS
+        )
         .filter(Q(balance__lte=remaining) | Q(balance__lte=F("allowance") * percent / 100.0))
         .order_by("balance", "expires_on", "pk")
         .values(

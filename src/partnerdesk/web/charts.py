@@ -192,6 +192,18 @@ def usage_chart(
 
 def chart_label(entitlement, points) -> str:
     used, since = points[-1][1], date_format(points[0][0])
+    if entitlement.benefit.unit == "hours":
+        from partnerdesk.benefits.models import in_unit
+        from partnerdesk.core.quantities import amount_text, quantity_text
+
+        hours = amount_text(in_unit(used, "hours"))
+        if entitlement.allowance is None:
+            return _("%(used)s hours used since %(date)s") % {"used": hours, "date": since}
+        return _("%(used)s of %(allowance)s used since %(date)s") % {
+            "used": hours,
+            "allowance": quantity_text(entitlement.allowance_in_unit, "hours"),
+            "date": since,
+        }
     if entitlement.allowance is None:
         return ngettext(
             "%(used)d incident used since %(date)s",

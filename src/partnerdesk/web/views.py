@@ -133,4 +133,4 @@ def benefit_activate(request, pk: int):
 
 @login_required
 def plan_comparison(request):
-    return render(request, "partnerdesk/plans.html", {"columns": selectors.plan_comparison()})
+    return render(request, "partnerdesk/plans.html", {"comparison": selectors.plan_comparison()})

@@ -14,6 +14,7 @@ from partnerdesk.benefits.messages import (
 )
 from partnerdesk.benefits.models import Activation, Entitlement, EntitlementState
 from partnerdesk.benefits.services import entitlement_ids_viewed
+from partnerdesk.partners.catalog_snapshot import programs_by_id
 
 router = Router(tags=["benefits"])
 
@@ -31,17 +32,31 @@ def activation_out(activation: Activation | None) -> dict | None:
     }
 
 
+def _number(value):
+    """Whole amounts as integers; hours to the minute as a number with four decimals."""
+    if value is None or isinstance(value, int):
+        return value
+    return round(float(value), 4)
+
+
+def _program_code(entitlement: Entitlement) -> str | None:
+    program = programs_by_id().get(entitlement.benefit.program_id)
+    return program.code if program is not None else None
+
+
 def benefit_out(entitlement: Entitlement, today) -> dict:
     return {
         "id": entitlement.pk,
         "benefit": entitlement.benefit.code,
         "name": entitlement.benefit.display_name,
+        "program": _program_code(entitlement),
+        "unit": entitlement.benefit.unit,
         "offer": entitlement.offer,
         "competency": entitlement.competency_name or None,
         "status": entitlement.status_on(today),
-        "allowance": entitlement.allowance,
-        "used": entitlement.used,
-        "remaining": entitlement.remaining,
+        "allowance": _number(entitlement.allowance_in_unit),
+        "used": _number(entitlement.used_in_unit),
+        "remaining": _number(entitlement.remaining_in_unit),
         "expires": entitlement.expires,
         "activation_deadline": entitlement.activation_deadline,
         "activated_at": entitlement.activated_at,

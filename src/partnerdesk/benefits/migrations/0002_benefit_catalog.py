@@ -5,7 +5,9 @@ from partnerdesk.benefits.catalog import load_benefit_catalog
 
 def load(apps, schema_editor):
     load_benefit_catalog(
-        apps.get_model("benefits", "Benefit"), apps.get_model("benefits", "AllotmentRule")
+        apps.get_model("benefits", "Benefit"),
+        apps.get_model("benefits", "AllotmentRule"),
+        amount_field="incidents",
     )
 
 
