@@ -44,13 +44,20 @@ def catalog_loaded() -> None:
     from partnerdesk.partners.catalog import load_competencies, load_programs, load_solution_areas
     from partnerdesk.partners.models import Competency, Program, ProgramOffer, SolutionArea
     from partnerdesk.support.catalog import (
+        load_categories,
         load_default_calendar,
         load_products,
         load_topics,
         load_workloads,
     )
     from partnerdesk.support.catalog_snapshot import catalog_forget
-    from partnerdesk.support.models import BusinessCalendar, Product, SupportTopic, Workload
+    from partnerdesk.support.models import (
+        BusinessCalendar,
+        Product,
+        RequestCategory,
+        SupportTopic,
+        Workload,
+    )
     from partnerdesk.support.sla import calendars_forget
 
     # Each test starts from the database's catalog, not a copy a previous test left.
@@ -65,6 +72,8 @@ def catalog_loaded() -> None:
         load_programs(Program, ProgramOffer)
         load_solution_areas(SolutionArea)
         load_program_benefits(Program, Benefit, AllotmentRule)
+    if not RequestCategory.objects.exists():
+        load_categories(RequestCategory)
     if not Product.objects.exists():
         load_products(Product)
         load_workloads(Workload, Product)

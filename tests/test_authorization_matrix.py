@@ -91,6 +91,11 @@ API = {
     ("POST", "/api/v1/support-requests/{request_id}/close"): expect(
         anonymous={401}, outsider={404}, partners={403}, operator=OK
     ),
+    # Engineers only; the matrix's requests are technical, so the engineer gets as far as
+    # "time is logged on advisory requests only" (422).
+    ("POST", "/api/v1/support-requests/{request_id}/time-entries"): expect(
+        anonymous={401}, outsider={404}, partners={403}, operator={422}
+    ),
     ("POST", "/api/v1/support-requests/{request_id}/notes"): expect(
         anonymous={401}, outsider={404}, default={201}
     ),
@@ -153,6 +158,7 @@ PAGES = {
     "staff_assign": expect(anonymous=SIGN_IN, operator={302}, default={403}),
     "requests_export": expect(anonymous=SIGN_IN, default=OK),
     "staff_close": expect(anonymous=SIGN_IN, operator={302}, default={403}),
+    "staff_time": expect(anonymous=SIGN_IN, operator={302}, default={403}),
     # Sign in with Microsoft is off unless OIDC_* is set: no such pages (test_oidc has
     # them switched on, against a real provider).
     "microsoft_start": expect(default={404}),
@@ -192,6 +198,7 @@ POST_PAGES = {
     "staff_pick_up",
     "staff_assign",
     "staff_close",
+    "staff_time",
 }
 
 
@@ -282,6 +289,7 @@ def test_api_matrix(live_server, world):
                 "/api/v1/support-requests/{request_id}/close": {"resolution": "solved"},
                 "/api/v1/support-requests/{request_id}/assign": {"engineer": "op@vendor.example"},
                 "/api/v1/support-requests/{request_id}/notes": {"body": "hello"},
+                "/api/v1/support-requests/{request_id}/time-entries": {"minutes": 30},
             }.get(path)
             headers = {} if actor == "anonymous" else {"Authorization": f"Bearer {tokens[actor]}"}
             files = {"file": ("x.log", b"matrix\n")} if path.endswith("/attachments") else None
@@ -322,12 +330,13 @@ def test_portal_matrix(client, world):
                 "staff_pick_up": [support_request.pk],
                 "staff_assign": [support_request.pk],
                 "staff_close": [support_request.pk],
+                "staff_time": [support_request.pk],
                 "csp_customer": [customer.pk],
                 "csp_request_new": [customer.pk],
                 "password_reset_confirm": ["MQ", "set-password"],
             }.get(name, [])
             url = reverse(f"web:{name}", args=args)
-            data = {"body": "hi", "resolution": "solved", "language": "en"}
+            data = {"body": "hi", "resolution": "solved", "language": "en", "minutes": "30"}
             if name == "request_attachments_add":
                 from django.core.files.uploadedfile import SimpleUploadedFile
 

@@ -104,7 +104,7 @@ def provider(live_server):
         text=True,
     )
     output = []
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90  # node starts slowly on a loaded machine
     with selectors.DefaultSelector() as waiting:
         waiting.register(process.stdout, selectors.EVENT_READ)
         while not any(line.startswith("listening ") for line in output):

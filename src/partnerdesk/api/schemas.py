@@ -15,7 +15,9 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from partnerdesk.core import limits
+from partnerdesk.support.catalog import CATEGORIES
 from partnerdesk.support.models import Resolution, Severity, SlaState
+from partnerdesk.support.services import ESTIMATE_MAX_MINUTES, TIME_ENTRY_MAX_MINUTES
 
 # What the OpenAPI document promises about text, as JSON Schema regular expressions: the
 # control characters core.limits refuses are outside every text field's pattern.
@@ -186,6 +188,10 @@ SeverityIn = Annotated[
 ]
 
 
+# The program's request categories (support.catalog); the service refuses the rest.
+CategoryIn = Literal[tuple(c["code"] for c in CATEGORIES)]  # type: ignore[valid-type]
+
+
 class SupportRequestIn(Schema):
     product_id: int | None = None
     severity: SeverityIn
@@ -209,6 +215,27 @@ class SupportRequestIn(Schema):
         Annotated[str, StringConstraints(min_length=1, max_length=32, pattern=r"^[-a-zA-Z0-9_]+$")]
         | None
     ) = None
+    category: CategoryIn = Field(
+        "technical",
+        description=(
+            "What the request is about, and so how it is charged: `technical` (one incident, "
+            "given back for a duplicate or a product bug), `billing` (one incident, given "
+            "back when the request is closed), `frontline` (free), `advisory` (the "
+            "`estimate_hours` are reserved from the advisory hours, and settled against the "
+            "time the engineers log when the request is closed)."
+        ),
+    )
+    estimate_hours: float | None = Field(
+        None,
+        # At least one minute: every estimate the schema allows is a whole number of
+        # minutes once rounded (round(hours * 60)).
+        ge=1 / 60,
+        le=ESTIMATE_MAX_MINUTES // 60,
+        description=(
+            "Advisory requests only (and required for them): the time expected, in hours, "
+            "counted to the minute (1.5 is 90 minutes)."
+        ),
+    )
 
     # A request is either for a product of the partner's own, or (CSP) for a customer's
     # workload: the OpenAPI document says so (the service refuses the rest, field by field).
@@ -271,6 +298,32 @@ class NoteIn(Schema):
 
 class CloseIn(Schema):
     resolution: Literal[tuple(r.value for r in Resolution.closing())]  # type: ignore[valid-type]
+    overdraw: bool = Field(
+        False,
+        description=(
+            "Advisory requests: an operator's override that lets the settlement take the "
+            "hours below zero when the time logged is more than the estimate and the hours "
+            "left (otherwise 409 `hours_insufficient`). Recorded in the audit log."
+        ),
+    )
+
+
+class TimeEntryIn(Schema):
+    minutes: int = Field(
+        ..., ge=1, le=TIME_ENTRY_MAX_MINUTES, description="Time spent, to the minute."
+    )
+    note: Text(300) = ""
+
+
+class TimeEntryOut(Out):
+    id: int
+    minutes: int
+    note: str
+    engineer: str
+    created_at: datetime.datetime
+
+
+Hours = int | float
 
 
 class SupportRequestOut(Out):
@@ -301,6 +354,18 @@ class SupportRequestOut(Out):
     sla_state: SlaState | None
     refunded: bool
     refunded_at: datetime.datetime | None
+    category: str = Field(
+        description="`technical`, `billing`, `frontline` or `advisory` (requests from "
+        "before categories are `technical`)."
+    )
+    estimate_hours: Hours | None = Field(
+        description="Advisory requests: the hours reserved when it was opened; else null."
+    )
+    time_logged_hours: Hours = Field(description="The time the engineers logged, in hours.")
+    settled: bool = Field(
+        description="Advisory requests: whether closing settled the reservation against "
+        "the time logged."
+    )
 
 
 class SupportRequestPage(Out):
@@ -320,6 +385,9 @@ class AttachmentOut(Out):
 class SupportRequestDetail(SupportRequestOut):
     notes: list[NoteOut]
     attachments: list[AttachmentOut]
+    time_entries: list[TimeEntryOut] | None = Field(
+        None, description="Support engineers only (partners see `time_logged_hours`)."
+    )
 
 
 class CustomerOut(Schema):

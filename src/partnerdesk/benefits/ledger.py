@@ -25,7 +25,13 @@ from django.utils import timezone
 
 from partnerdesk.benefits.exceptions import IncidentsExhausted
 from partnerdesk.benefits.locks import entitlement_lock, entitlements_lock
-from partnerdesk.benefits.models import USED_DELTA, Entitlement, LedgerEntry, LedgerKind
+from partnerdesk.benefits.models import (
+    USE_KINDS,
+    Entitlement,
+    LedgerEntry,
+    LedgerKind,
+    used_delta,
+)
 from partnerdesk.core import sql
 
 GENESIS = ""  # the "previous hash" of an entitlement's first entry
@@ -47,11 +53,12 @@ ENTRY_COLUMNS = (
     "actor",
     "note",
     "support_request",
+    "overdraw",
     "created_at",
     "previous_hash",
     "entry_hash",
 )
-BALANCE_COLUMNS = ("balance", "used", "allowance", "ledger_hash")
+BALANCE_COLUMNS = ("balance", "used", "allowance", "overdrawn", "ledger_hash")
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,8 @@ class Posting:
     note: str = ""
     support_request_id: int | None = None
     allowance: int | _Keep | None = KEEP
+    # An operator's override: this settlement may take a limited balance below zero.
+    overdraw: bool = False
 
 
 @dataclass
@@ -77,6 +86,7 @@ class Balance:
     used: int
     allowance: int | None
     ledger_hash: str
+    overdrawn: bool = False
 
     @classmethod
     def of(cls, entitlement: Entitlement) -> Balance:
@@ -86,6 +96,7 @@ class Balance:
             entitlement.used,
             entitlement.allowance,
             entitlement.ledger_hash,
+            entitlement.overdrawn,
         )
 
 
@@ -101,7 +112,10 @@ def entry_digest(
     note: str,
     support_request_id: int | None,
     created_at: datetime.datetime,
+    overdraw: bool = False,
 ) -> str:
+    """Entries before overrides existed hash without the flag, so their chains verify as
+    they were written; an override's entry adds it."""
     content = [
         previous_hash,
         entitlement_id,
@@ -114,6 +128,8 @@ def entry_digest(
         support_request_id,
         created_at.astimezone(datetime.UTC).isoformat(timespec="microseconds"),
     ]
+    if overdraw:
+        content.append("overdraw")
     canonical = json.dumps(content, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -122,12 +138,13 @@ def _append(state: Balance, posting: Posting, at: datetime.datetime) -> tuple[tu
     """Apply ``posting`` to ``state`` (in place); return the entry's row (in
     ``ENTRY_COLUMNS`` order) and the hash the chain had before it. Refuses to take a
     limited balance below zero."""
-    uses = (LedgerKind.CONSUME, LedgerKind.REFUND)
-    if posting.kind in uses and posting.support_request_id is None:
-        raise ValueError("a use or a refund names its support request")
+    if posting.kind in USE_KINDS and posting.support_request_id is None:
+        raise ValueError("a use, a refund, a reservation or a settlement names its request")
+    if posting.overdraw and posting.kind != LedgerKind.SETTLE:
+        raise ValueError("only a settlement may overdraw")
     allowance = state.allowance if posting.allowance is KEEP else posting.allowance
     balance = state.balance + posting.delta
-    if posting.delta < 0 and allowance is not None and balance < 0:
+    if posting.delta < 0 and allowance is not None and balance < 0 and not posting.overdraw:
         raise IncidentsExhausted()
     note = posting.note[:300]
     digest = entry_digest(
@@ -141,6 +158,7 @@ def _append(state: Balance, posting: Posting, at: datetime.datetime) -> tuple[tu
         note=note,
         support_request_id=posting.support_request_id,
         created_at=at,
+        overdraw=posting.overdraw,
     )
     row = (
         state.pk,
@@ -151,14 +169,16 @@ def _append(state: Balance, posting: Posting, at: datetime.datetime) -> tuple[tu
         posting.actor_id,
         note,
         posting.support_request_id,
+        posting.overdraw,
         at,
         state.ledger_hash,
         digest,
     )
     previous = state.ledger_hash
     state.balance = balance
-    state.used += USED_DELTA.get(posting.kind, 0)
+    state.used += used_delta(posting.kind, posting.delta)
     state.allowance = allowance
+    state.overdrawn = allowance is not None and balance < 0
     state.ledger_hash = digest
     return row, previous
 
@@ -168,7 +188,17 @@ def _save_balance(state: Balance, previous_hash: str) -> None:
     updated = sql.update_many(
         Entitlement,
         BALANCE_COLUMNS,
-        [(state.balance, state.used, state.allowance, state.ledger_hash, state.pk, previous_hash)],
+        [
+            (
+                state.balance,
+                state.used,
+                state.allowance,
+                state.overdrawn,
+                state.ledger_hash,
+                state.pk,
+                previous_hash,
+            )
+        ],
         guard=("ledger_hash",),
     )
     if updated != 1:
@@ -185,6 +215,7 @@ def ledger_post(
     allowance: int | _Keep | None = KEEP,
     support_request_id: int | None = None,
     locked_balance: Balance | None = None,
+    overdraw: bool = False,
 ) -> LedgerEntry:
     """Move one entitlement's balance by ``delta`` and append the entry, in one
     transaction (the caller's, when there is one: a refusal then rolls back the caller's
@@ -202,6 +233,7 @@ def ledger_post(
         note=note,
         support_request_id=support_request_id,
         allowance=allowance,
+        overdraw=overdraw,
     )
     with transaction.atomic(savepoint=False):
         state = locked_balance
@@ -247,7 +279,7 @@ def ledger_post_many(postings: Iterable[Posting], *, at: datetime.datetime | Non
             Entitlement,
             BALANCE_COLUMNS,
             (
-                (s.balance, s.used, s.allowance, s.ledger_hash, s.pk)
+                (s.balance, s.used, s.allowance, s.overdrawn, s.ledger_hash, s.pk)
                 for s in (states[pk] for pk in sorted(touched))
             ),
         )

@@ -270,6 +270,9 @@ class Entitlement(models.Model):
     contract_id = models.CharField(
         _("Contract ID"), max_length=64, null=True, blank=True, unique=True
     )
+    # A limited balance below zero, which only an operator's override can leave (set and
+    # cleared by the ledger with the balance).
+    overdrawn = models.BooleanField(_("overdrawn"), default=False, db_default=False, editable=False)
     # The hash of the newest ledger entry: the head of the entitlement's hash chain.
     ledger_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -282,9 +285,14 @@ class Entitlement(models.Model):
         verbose_name_plural = _("entitlements")
         ordering = ["organization", "benefit__position", "-created_at"]
         constraints = [
+            # Below zero only through an operator's audited override (``overdrawn``).
             models.CheckConstraint(
                 name="entitlement_balance_not_negative",
-                condition=Q(allowance__isnull=True) | Q(balance__gte=0),
+                condition=Q(allowance__isnull=True) | Q(balance__gte=0) | Q(overdrawn=True),
+            ),
+            models.CheckConstraint(
+                name="entitlement_overdrawn_means_negative",
+                condition=Q(overdrawn=False) | Q(balance__lt=0, allowance__isnull=False),
             ),
             models.CheckConstraint(name="entitlement_used_not_negative", condition=Q(used__gte=0)),
             models.UniqueConstraint(
@@ -365,12 +373,22 @@ class LedgerKind(models.TextChoices):
     GRANT = "grant", _("Grant")
     CONSUME = "consume", _("Use")
     REFUND = "refund", _("Refund")
+    RESERVE = "reserve", _("Reservation")
+    SETTLE = "settle", _("Settlement")
     EXPIRE = "expire", _("Expiry")
     ADJUSTMENT = "adjustment", _("Adjustment")
 
 
-# How each kind moves the "used" counter; every other kind moves only the balance.
-USED_DELTA = {LedgerKind.CONSUME: 1, LedgerKind.REFUND: -1}
+# The kinds that record a request's use: each moves "used" by minus its delta (a use of
+# one incident, a reservation of 90 minutes, the settlement's release or extra charge).
+# Every other kind moves only the balance.
+USE_KINDS = frozenset(
+    {LedgerKind.CONSUME, LedgerKind.REFUND, LedgerKind.RESERVE, LedgerKind.SETTLE}
+)
+
+
+def used_delta(kind: str, delta: int) -> int:
+    return -delta if kind in USE_KINDS else 0
 
 
 class LedgerEntry(models.Model):
@@ -406,6 +424,8 @@ class LedgerEntry(models.Model):
         blank=True,
         related_name="ledger_entries",
     )
+    # An operator's override that let this settlement take the balance below zero.
+    overdraw = models.BooleanField(_("overdraw allowed"), default=False, db_default=False)
     created_at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
     previous_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
     entry_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
@@ -422,6 +442,25 @@ class LedgerEntry(models.Model):
                 | Q(kind=LedgerKind.CONSUME, delta=-1)
                 | Q(kind=LedgerKind.REFUND, delta=1),
             ),
+            models.CheckConstraint(
+                name="ledger_reservation_takes_time",
+                condition=~Q(kind=LedgerKind.RESERVE) | Q(delta__lt=0),
+            ),
+            # Only a settlement, by an operator, may take a balance below zero.
+            models.CheckConstraint(
+                name="ledger_overdraw_is_an_operators_settlement",
+                condition=Q(overdraw=False) | Q(kind=LedgerKind.SETTLE, actor__isnull=False),
+            ),
+            models.UniqueConstraint(
+                fields=["support_request"],
+                condition=Q(kind=LedgerKind.RESERVE),
+                name="ledger_one_reservation_per_request",
+            ),
+            models.UniqueConstraint(
+                fields=["support_request"],
+                condition=Q(kind=LedgerKind.SETTLE),
+                name="ledger_one_settlement_per_request",
+            ),
             # A request is charged at most once and refunded at most once, whoever tries.
             models.UniqueConstraint(
                 fields=["support_request"],
@@ -435,8 +474,7 @@ class LedgerEntry(models.Model):
             ),
             models.CheckConstraint(
                 name="ledger_uses_name_their_request",
-                condition=~Q(kind__in=[LedgerKind.CONSUME, LedgerKind.REFUND])
-                | Q(support_request__isnull=False),
+                condition=~Q(kind__in=sorted(USE_KINDS)) | Q(support_request__isnull=False),
             ),
         ]
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from partnerdesk.benefits.ledger import GENESIS, entry_digest
-from partnerdesk.benefits.models import USED_DELTA, Entitlement, LedgerEntry, LedgerKind
+from partnerdesk.benefits.models import Entitlement, LedgerEntry, LedgerKind, used_delta
 
 # Only these kinds may change an entitlement's allowance.
 RESIZING_KINDS = frozenset({LedgerKind.GRANT, LedgerKind.ADJUSTMENT})
@@ -22,6 +22,7 @@ ENTRY_FIELDS = (
     "actor_id",
     "note",
     "support_request_id",
+    "overdraw",
     "created_at",
     "previous_hash",
     "entry_hash",
@@ -59,7 +60,10 @@ class _Walk:
                 self.broken = True
         self.head = entry["entry_hash"]
         self.running_balance += entry["delta"]
-        self.running_used += USED_DELTA.get(entry["kind"], 0)
+        self.running_used += used_delta(entry["kind"], entry["delta"])
+        limited = entry["allowance_after"] is not None
+        if limited and entry["delta"] < 0 and self.running_balance < 0 and not entry["overdraw"]:
+            self.problems.append(f"{label}: took the balance below zero without an override")
         if entry["balance_after"] != self.running_balance:
             self.problems.append(
                 f"{label}: balance_after {entry['balance_after']} != running sum "
@@ -92,8 +96,11 @@ class _Walk:
             )
         if entitlement.ledger_hash != self.head:
             problems.append(f"{label}: ledger_hash is not the hash of its newest entry")
-        if entitlement.allowance is not None and entitlement.balance < 0:
+        overdrawn = entitlement.allowance is not None and entitlement.balance < 0
+        if overdrawn and not entitlement.overdrawn:
             problems.append(f"{label}: negative balance")
+        elif entitlement.overdrawn and not overdrawn:
+            problems.append(f"{label}: marked overdrawn, but its balance is not below zero")
         return problems
 
 

@@ -4,7 +4,7 @@ two decimals."""
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils.formats import number_format
 from django.utils.translation import ngettext
@@ -12,7 +12,8 @@ from django.utils.translation import ngettext
 
 def amount_text(amount) -> str:
     """A whole amount as digits, a fraction with the reader's decimal separator."""
-    value = Decimal(str(amount))
+    # Rounded to two decimals first (number_format cuts digits): 10 minutes are 0.17 h.
+    value = Decimal(str(amount)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     if value == value.to_integral_value():
         return str(int(value))
     digits = 1 if (value * 10) == (value * 10).to_integral_value() else 2

@@ -161,3 +161,58 @@ def load_default_calendar(calendar_model) -> None:
             working_days="12345",
             is_default=True,
         )
+
+
+# The program's request categories and how each is charged (Partner Center's rules).
+CATEGORIES = [
+    {
+        "code": "technical",
+        "name": N_("Technical problem"),
+        "description": N_(
+            "Something does not work as documented. One incident, given back if the "
+            "request turns out to be a duplicate or a product bug."
+        ),
+        "charging": "incident",
+        "refunding": "duplicate_or_bug",
+        "position": 10,
+    },
+    {
+        "code": "billing",
+        "name": N_("Billing, quota or subscription"),
+        "description": N_(
+            "Invoices, limits and subscriptions. One incident while it is open, given back "
+            "when the request is closed."
+        ),
+        "charging": "incident",
+        "refunding": "closure",
+        "position": 20,
+    },
+    {
+        "code": "frontline",
+        "name": N_("Frontline question"),
+        "description": N_(
+            "Questions the frontline team answers, such as where to find a setting. Free."
+        ),
+        "charging": "free",
+        "refunding": "never",
+        "position": 30,
+    },
+    {
+        "code": "advisory",
+        "name": N_("Advisory (presales and deployment)"),
+        "description": N_(
+            "Advice from an engineer on a presales or deployment question. Your estimate is "
+            "reserved from your advisory hours; closing the request settles the time spent."
+        ),
+        "charging": "hours",
+        "refunding": "never",
+        "position": 40,
+    },
+]
+
+
+def load_categories(category_model) -> None:
+    for spec in CATEGORIES:
+        category_model.objects.update_or_create(
+            code=spec["code"], defaults={k: v for k, v in spec.items() if k != "code"}
+        )

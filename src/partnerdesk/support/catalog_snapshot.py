@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from partnerdesk.benefits.catalog_snapshot import benefits_by_id
 from partnerdesk.benefits.models import Benefit
 from partnerdesk.core.snapshot import Snapshot
-from partnerdesk.support.models import Product, SupportTopic, Workload
+from partnerdesk.support.models import Product, RequestCategory, SupportTopic, Workload
 from partnerdesk.support.selectors import entitled_product_ids
 
 
@@ -18,6 +18,7 @@ class Catalog:
     products: dict[int, Product]
     workloads: dict[str, Workload]
     topics: dict[int, SupportTopic] = field(default_factory=dict)
+    categories: dict[str, RequestCategory] = field(default_factory=dict)
     _entitled: dict[datetime.date, frozenset[int]] = field(default_factory=dict)
 
     @property
@@ -42,10 +43,11 @@ def _load() -> Catalog:
         workload.product = products[workload.product_id]
         workloads[workload.code] = workload
     topics = {t.pk: t for t in SupportTopic.objects.all()}
-    return Catalog(products=products, workloads=workloads, topics=topics)
+    categories = {c.code: c for c in RequestCategory.objects.all()}
+    return Catalog(products=products, workloads=workloads, topics=topics, categories=categories)
 
 
-_snapshot = Snapshot("catalog", _load, models=[Product, Workload, SupportTopic])
+_snapshot = Snapshot("catalog", _load, models=[Product, Workload, SupportTopic, RequestCategory])
 
 
 def catalog() -> Catalog:

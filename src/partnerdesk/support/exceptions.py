@@ -55,3 +55,10 @@ class RequestFinished(ApplicationError):
     status = 409
     title = _("Request already finished")
     default_detail = _("This support request is already resolved or closed.")
+
+
+class HoursInsufficient(ApplicationError):
+    code = "hours_insufficient"
+    status = 409
+    title = _("Not enough advisory hours")
+    default_detail = _("The advisory hours left on this contract do not cover this.")

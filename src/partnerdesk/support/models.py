@@ -283,6 +283,65 @@ class Resolution(models.TextChoices):
         return frozenset({cls.DUPLICATE, cls.PRODUCT_BUG, cls.WITHDRAWN})
 
 
+class Charging(models.TextChoices):
+    INCIDENT = "incident", _("One incident, charged when the request is opened")
+    HOURS = "hours", _("Advisory hours: an estimate reserved, settled on the time logged")
+    FREE = "free", _("Free")
+
+
+class Refunding(models.TextChoices):
+    DUPLICATE_OR_BUG = "duplicate_or_bug", _("When closed as a duplicate or a product bug")
+    CLOSURE = "closure", _("When the request is closed")
+    NEVER = "never", _("Never")
+
+
+class RequestCategory(models.Model):
+    """What a request is about, and so how it is charged: data an operator edits, loaded
+    by a migration with the program's four (technical, billing, frontline, advisory)."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    description = models.TextField(_("description"), blank=True)
+    charging = models.CharField(_("charging"), max_length=16, choices=Charging.choices)
+    refunding = models.CharField(
+        _("refund"), max_length=24, choices=Refunding.choices, default=Refunding.NEVER
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("request category")
+        verbose_name_plural = _("request categories")
+        ordering = ["position", "code"]
+        constraints = [
+            # An advisory request settles its reservation instead of being refunded; a free
+            # one has nothing to give back.
+            models.CheckConstraint(
+                name="request_category_refund_fits_charging",
+                condition=Q(charging=Charging.INCIDENT) | Q(refunding=Refunding.NEVER),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def display_name(self) -> str:
+        from django.utils.translation import gettext
+
+        return gettext(self.name)
+
+    def refunds_on(self, resolution: str) -> bool:
+        """Whether closing (or withdrawing) with ``resolution`` gives the incident back."""
+        if self.charging != Charging.INCIDENT:
+            return False
+        if resolution == Resolution.WITHDRAWN or self.refunding == Refunding.CLOSURE:
+            return True
+        return self.refunding == Refunding.DUPLICATE_OR_BUG and resolution in (
+            Resolution.DUPLICATE,
+            Resolution.PRODUCT_BUG,
+        )
+
+
 class SupportRequest(TimeStampedModel):
     organization = models.ForeignKey(
         "partners.Organization",
@@ -349,6 +408,19 @@ class SupportRequest(TimeStampedModel):
         blank=True,
         related_name="+",
     )
+    # Empty on requests from before categories: they were technical.
+    category = models.ForeignKey(
+        RequestCategory,
+        verbose_name=_("category"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Advisory requests: the minutes reserved when it was opened, and when the time logged
+    # was settled against them.
+    estimate_minutes = models.PositiveIntegerField(_("estimate (minutes)"), null=True, blank=True)
+    settled_at = models.DateTimeField(_("settled"), null=True, blank=True)
     # The first-response clock (support.sla): due when opened, moved on by the time a
     # request waits on the partner, stopped by the first answer an engineer writes.
     calendar = models.ForeignKey(
@@ -381,11 +453,19 @@ class SupportRequest(TimeStampedModel):
             models.CheckConstraint(
                 name="support_request_charged_needs_contract",
                 condition=Q(charged=False) | Q(entitlement__isnull=False),
-            )
+            ),
+            models.CheckConstraint(
+                name="support_request_estimate_positive",
+                condition=Q(estimate_minutes__isnull=True) | Q(estimate_minutes__gt=0),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
+
+    @property
+    def is_advisory(self) -> bool:
+        return self.estimate_minutes is not None
 
     @property
     def is_finished(self) -> bool:
@@ -394,6 +474,35 @@ class SupportRequest(TimeStampedModel):
     @property
     def can_be_withdrawn(self) -> bool:
         return self.status == RequestStatus.OPEN and self.assigned_to_id is None
+
+
+class TimeEntry(models.Model):
+    """Time an engineer spent on an advisory request, to the minute: what closing the
+    request settles its reservation against."""
+
+    support_request = models.ForeignKey(
+        SupportRequest,
+        verbose_name=_("support request"),
+        on_delete=models.PROTECT,
+        related_name="time_entries",
+    )
+    engineer = models.ForeignKey(
+        "accounts.User", verbose_name=_("engineer"), on_delete=models.PROTECT, related_name="+"
+    )
+    minutes = models.PositiveIntegerField(_("minutes"))
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("logged"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("time entry")
+        verbose_name_plural = _("time entries")
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(name="time_entry_minutes_positive", condition=Q(minutes__gt=0))
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.support_request_id} · {self.minutes} min"
 
 
 class RequestNote(models.Model):

@@ -142,6 +142,9 @@ PAGE_COLUMNS = {
     "sla_warning_at": "sla_warning_at",
     "first_responded_at": "first_responded_at",
     "sla_paused_at": "sla_paused_at",
+    "category_id": "category_id",
+    "estimate_minutes": "estimate_minutes",
+    "settled_at": "settled_at",
 }
 
 

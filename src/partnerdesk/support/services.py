@@ -5,18 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from partnerdesk.accounts.audit import audit_record
 from partnerdesk.accounts.models import User
-from partnerdesk.benefits.exceptions import EntitlementExpired
+from partnerdesk.benefits.exceptions import EntitlementExpired, IncidentsExhausted
 from partnerdesk.benefits.ids import same_access_id, same_contract_id
 from partnerdesk.benefits.ledger import Balance, ledger_post
-from partnerdesk.benefits.models import Entitlement, EntitlementState, EntitlementStatus, LedgerKind
+from partnerdesk.benefits.locks import entitlement_lock
+from partnerdesk.benefits.models import (
+    Entitlement,
+    EntitlementState,
+    EntitlementStatus,
+    LedgerKind,
+    Unit,
+    in_unit,
+)
 from partnerdesk.benefits.selectors import mpn_organization
 from partnerdesk.core import sql
 from partnerdesk.core.exceptions import NotFound, RoleRequired, ValidationFailed
+from partnerdesk.core.quantities import quantity_text
 from partnerdesk.partners.models import Customer
 from partnerdesk.support import permissions as who_may
 from partnerdesk.support import sla
@@ -27,6 +37,7 @@ from partnerdesk.support.exceptions import (
     UNKNOWN_CONTRACT_ID,
     WRONG_ACCESS_ID,
     ContractLinkRequired,
+    HoursInsufficient,
     NotActivated,
     NotWithdrawable,
     ProductNotEntitled,
@@ -34,12 +45,15 @@ from partnerdesk.support.exceptions import (
 )
 from partnerdesk.support.locks import contracts_lock
 from partnerdesk.support.models import (
+    Charging,
     ContractLink,
     Product,
+    RequestCategory,
     RequestNote,
     RequestStatus,
     Resolution,
     SupportRequest,
+    TimeEntry,
 )
 from partnerdesk.support.selectors import csp_organization
 
@@ -59,6 +73,49 @@ class SupportRequestDraft:
     customer_id: int | None = None
     workload: str | None = None
     topic_id: int | None = None
+    # A RequestCategory code; advisory requests give the time they expect, in minutes.
+    category: str = "technical"
+    estimate_minutes: int | None = None
+
+
+# The longest a request's estimate or one time entry may be: a working week, and a day.
+ESTIMATE_MAX_MINUTES = 40 * 60
+TIME_ENTRY_MAX_MINUTES = 24 * 60
+
+
+def _category(draft: SupportRequestDraft, snapshot) -> RequestCategory:
+    category = snapshot.categories.get(draft.category)
+    if category is None:
+        known = ", ".join(sorted(snapshot.categories))
+        raise ValidationFailed(
+            [
+                {
+                    "path": "category",
+                    "message": _("Unknown category; choose one of: %(known)s.") % {"known": known},
+                }
+            ]
+        )
+    hours = category.charging == Charging.HOURS
+    if hours and not draft.estimate_minutes:
+        message = _("Say how long you expect the advice to take: it is reserved from your hours.")
+        raise ValidationFailed([{"path": "estimate_hours", "message": message}])
+    if hours and draft.estimate_minutes > ESTIMATE_MAX_MINUTES:
+        message = _("An estimate is at most %(hours)d hours.") % {
+            "hours": ESTIMATE_MAX_MINUTES // 60
+        }
+        raise ValidationFailed([{"path": "estimate_hours", "message": message}])
+    if not hours and draft.estimate_minutes is not None:
+        message = _("Only advisory requests take an estimate.")
+        raise ValidationFailed([{"path": "estimate_hours", "message": message}])
+    return category
+
+
+def category_of(support_request: SupportRequest) -> RequestCategory | None:
+    """The request's category; requests from before categories were technical."""
+    categories = catalog().categories
+    if support_request.category_id is None:
+        return categories.get("technical")
+    return next((c for c in categories.values() if c.pk == support_request.category_id), None)
 
 
 def _wrong_ids(entitlement: Entitlement, draft: SupportRequestDraft) -> ContractLinkRequired:
@@ -70,12 +127,23 @@ def _wrong_ids(entitlement: Entitlement, draft: SupportRequestDraft) -> Contract
 
 
 def _choose_contract(
-    *, contracts: list[Entitlement], product: Product, draft: SupportRequestDraft, catalog
+    *,
+    contracts: list[Entitlement],
+    product: Product,
+    draft: SupportRequestDraft,
+    catalog,
+    hours: bool = False,
 ) -> Entitlement:
-    """The contract to charge: the one named by Contract ID, else a usable linked one."""
-    covering = [
-        e for e in contracts if catalog.benefits[e.benefit_id].covers_deployment(product.deployment)
-    ]
+    """The contract to charge: the one named by Contract ID, else a usable linked one;
+    advisory hours for an advisory request, incidents covering the product otherwise."""
+    if hours:
+        covering = [e for e in contracts if catalog.benefits[e.benefit_id].unit == Unit.HOURS]
+    else:
+        covering = [
+            e
+            for e in contracts
+            if catalog.benefits[e.benefit_id].covers_deployment(product.deployment)
+        ]
     if draft.contract_id:
         named = next(
             (e for e in contracts if same_contract_id(e.contract_id, draft.contract_id)), None
@@ -165,10 +233,22 @@ def _charge_and_open(
 ) -> SupportRequest:
     # A savepoint when the caller has a transaction (the API's Idempotency-Key): a
     # refusal then undoes this unit of work and leaves the caller's transaction usable.
+    category = _category(draft, catalog)
+    if category.charging == Charging.FREE:
+        # Answered by the frontline team: no contract, nothing charged.
+        return _open(
+            user=user,
+            product=product,
+            draft=draft,
+            customer=customer,
+            entitlement=None,
+            category=category,
+        )
+    hours = category.charging == Charging.HOURS
     with transaction.atomic():
         contracts = contracts_lock(user)
         entitlement = _choose_contract(
-            contracts=contracts, product=product, draft=draft, catalog=catalog
+            contracts=contracts, product=product, draft=draft, catalog=catalog, hours=hours
         )
         _check_usable(entitlement)
         if not entitlement.linked:
@@ -182,24 +262,63 @@ def _charge_and_open(
                 [ContractLink(user=user, entitlement=entitlement)], ignore_conflicts=True
             )
         support_request = _open(
-            user=user, product=product, draft=draft, customer=customer, entitlement=entitlement
+            user=user,
+            product=product,
+            draft=draft,
+            customer=customer,
+            entitlement=entitlement,
+            category=category,
         )
+        if hours:
+            _reserve(user=user, entitlement=entitlement, support_request=support_request)
+        else:
+            ledger_post(
+                entitlement_id=entitlement.pk,
+                kind=LedgerKind.CONSUME,
+                delta=-1,
+                actor_id=user.pk,
+                support_request_id=support_request.pk,
+                locked_balance=Balance.of(entitlement),
+            )
+            audit_record(
+                action="incident.charged",
+                actor=user,
+                organization_id=user.organization_id,
+                target=support_request,
+                entitlement=entitlement.pk,
+            )
+    return support_request
+
+
+def _reserve(*, user: User, entitlement: Entitlement, support_request: SupportRequest) -> None:
+    """Hold the estimate against the hours left, under the contract's lock: two requests
+    cannot both take the last hours."""
+    minutes = support_request.estimate_minutes
+    try:
         ledger_post(
             entitlement_id=entitlement.pk,
-            kind=LedgerKind.CONSUME,
-            delta=-1,
+            kind=LedgerKind.RESERVE,
+            delta=-minutes,
             actor_id=user.pk,
             support_request_id=support_request.pk,
             locked_balance=Balance.of(entitlement),
         )
-        audit_record(
-            action="incident.charged",
-            actor=user,
-            organization_id=user.organization_id,
-            target=support_request,
-            entitlement=entitlement.pk,
-        )
-    return support_request
+    except IncidentsExhausted:
+        raise HoursInsufficient(
+            _("%(left)s left on this contract; the estimate is %(estimate)s.")
+            % {
+                "left": quantity_text(in_unit(max(entitlement.balance, 0), Unit.HOURS), "hours"),
+                "estimate": quantity_text(in_unit(minutes, Unit.HOURS), "hours"),
+            }
+        ) from None
+    audit_record(
+        action="hours.reserved",
+        actor=user,
+        organization_id=user.organization_id,
+        target=support_request,
+        entitlement=entitlement.pk,
+        minutes=minutes,
+    )
 
 
 def _open(
@@ -209,6 +328,7 @@ def _open(
     draft: SupportRequestDraft,
     customer: Customer | None,
     entitlement: Entitlement | None,
+    category: RequestCategory | None = None,
 ) -> SupportRequest:
     calendar_id, hours = sla.calendars().for_organization(user.organization_id)
     clock = sla.clock_start(draft.severity, timezone.now(), hours)
@@ -228,6 +348,12 @@ def _open(
             contact_email=draft.contact_email or user.email,
             contact_phone=draft.contact_phone,
             topic_id=draft.topic_id,
+            category=category,
+            estimate_minutes=(
+                draft.estimate_minutes
+                if category is not None and category.charging == Charging.HOURS
+                else None
+            ),
             calendar_id=calendar_id,
             first_response_due=clock.due,
             sla_warning_at=clock.warning_at,
@@ -306,6 +432,7 @@ def contract_link(*, user: User, access_id: str, contract_id: str) -> Entitlemen
 def _refund(*, support_request: SupportRequest, actor: User, note: str) -> None:
     if (
         support_request.charged
+        and not support_request.is_advisory
         and not support_request.ledger_entries.filter(kind=LedgerKind.REFUND).exists()
     ):
         ledger_post(
@@ -329,6 +456,82 @@ def _refund(*, support_request: SupportRequest, actor: User, note: str) -> None:
         )
 
 
+def time_logged(support_request: SupportRequest) -> int:
+    """Minutes the engineers logged on the request."""
+    return support_request.time_entries.aggregate(total=Sum("minutes"))["total"] or 0
+
+
+def _settle(*, support_request: SupportRequest, actor: User, overdraw: bool = False) -> None:
+    """Close an advisory request's reservation against the time logged: give back what
+    was not used, or charge what went over. Below zero only with an operator's override
+    (``overdraw``), which is recorded on the entry and in the audit log."""
+    if not support_request.is_advisory or support_request.settled_at is not None:
+        return
+    reserved, logged = support_request.estimate_minutes, time_logged(support_request)
+    delta = reserved - logged
+    entitlement = entitlement_lock(support_request.entitlement_id)
+    # Only a charge can overdraw: a release (or a settlement at zero) never needs the override.
+    short = entitlement.allowance is not None and delta < 0 and entitlement.balance + delta < 0
+    if short and not (overdraw and actor.is_staff):
+        raise HoursInsufficient(
+            _(
+                "%(logged)s were logged against an estimate of %(estimate)s, and the contract "
+                "has %(left)s left: an operator's override is needed to go below zero."
+            )
+            % {
+                "logged": quantity_text(in_unit(logged, Unit.HOURS), "hours"),
+                "estimate": quantity_text(in_unit(reserved, Unit.HOURS), "hours"),
+                "left": quantity_text(in_unit(max(entitlement.balance, 0), Unit.HOURS), "hours"),
+            }
+        )
+    ledger_post(
+        entitlement_id=entitlement.pk,
+        kind=LedgerKind.SETTLE,
+        delta=delta,
+        actor_id=actor.pk,
+        note=f"{logged} of {reserved} min",
+        support_request_id=support_request.pk,
+        locked_balance=Balance.of(entitlement),
+        overdraw=short,
+    )
+    support_request.settled_at = timezone.now()
+    SupportRequest.objects.filter(pk=support_request.pk).update(
+        settled_at=support_request.settled_at
+    )
+    audit_record(
+        action="hours.overdrawn" if short else "hours.settled",
+        actor=actor,
+        organization_id=support_request.organization_id,
+        target=support_request,
+        reserved=reserved,
+        logged=logged,
+    )
+
+
+def time_entry_add(*, engineer: User, request_id: int, minutes: int, note: str = "") -> TimeEntry:
+    """An engineer's time on an advisory request, to the minute."""
+    _require_engineer(engineer, request_id)
+    if not 0 < minutes <= TIME_ENTRY_MAX_MINUTES:
+        message = _("Give between 1 minute and %(hours)d hours.") % {
+            "hours": TIME_ENTRY_MAX_MINUTES // 60
+        }
+        raise ValidationFailed([{"path": "minutes", "message": message}])
+    with transaction.atomic():
+        support_request = access_support_request(engineer, request_id, lock=True)
+        if not support_request.is_advisory:
+            raise ValidationFailed(
+                [{"path": "minutes", "message": _("Time is logged on advisory requests only.")}]
+            )
+        if support_request.is_finished:
+            raise RequestFinished()
+        return TimeEntry.objects.create(
+            support_request=support_request,
+            engineer=engineer,
+            minutes=minutes,
+            note=note.strip()[:300],
+        )
+
+
 def support_request_withdraw(*, user: User, request_id: int) -> SupportRequest:
     with transaction.atomic():
         support_request = access_support_request(user, request_id, lock=True, own_organization=True)
@@ -340,6 +543,7 @@ def support_request_withdraw(*, user: User, request_id: int) -> SupportRequest:
         support_request.closed_at = timezone.now()
         support_request.save(update_fields=["status", "resolution", "closed_at", "updated_at"])
         _refund(support_request=support_request, actor=user, note="withdrawn")
+        _settle(support_request=support_request, actor=user)
         emit(RequestEvent.CLOSED, support_request=support_request, actor=user)
     return support_request
 
@@ -352,7 +556,12 @@ def _require_engineer(user: User, request_id: int) -> None:
     raise RoleRequired(_("Only support engineers can do this."))
 
 
-def support_request_close(*, engineer: User, request_id: int, resolution: str) -> SupportRequest:
+def support_request_close(
+    *, engineer: User, request_id: int, resolution: str, overdraw: bool = False
+) -> SupportRequest:
+    """Close with ``resolution``: the category's refund rule gives the incident back, or an
+    advisory request's reservation is settled against the time logged (``overdraw``: an
+    operator lets the settlement take the hours below zero)."""
     _require_engineer(engineer, request_id)
     if resolution not in Resolution.closing():
         raise ValidationFailed(
@@ -372,8 +581,10 @@ def support_request_close(*, engineer: User, request_id: int, resolution: str) -
         support_request.save(
             update_fields=["status", "resolution", "closed_at", "assigned_to", "updated_at"]
         )
-        if resolution in Resolution.refunding():
+        category = category_of(support_request)
+        if category is not None and category.refunds_on(resolution):
             _refund(support_request=support_request, actor=engineer, note=resolution)
+        _settle(support_request=support_request, actor=engineer, overdraw=overdraw)
         emit(RequestEvent.CLOSED, support_request=support_request, actor=engineer)
     return support_request
 

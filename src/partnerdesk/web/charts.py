@@ -217,12 +217,24 @@ def chart_label(entitlement, points) -> str:
     ) % {"used": used, "allowance": entitlement.allowance, "date": since}
 
 
+def _in_unit_value(value, entitlement):
+    """Advisory hours are kept in minutes: the chart draws hours (whole where it can)."""
+    if value is None or entitlement.benefit.unit != "hours":
+        return value
+    hours = value / 60
+    return int(hours) if hours == int(hours) else round(hours, 2)
+
+
+def _in_unit(points, entitlement):
+    return [(day, _in_unit_value(used, entitlement)) for day, used in points]
+
+
 def entitlement_charts(entitlements, today, *, wide: bool = False) -> dict[int, str]:
     series = usage_series(entitlements=entitlements, today=today)
     return {
         e.pk: usage_chart(
-            points=series[e.pk],
-            ceiling=e.allowance,
+            points=_in_unit(series[e.pk], e),
+            ceiling=_in_unit_value(e.allowance, e),
             label=chart_label(e, series[e.pk]),
             span=chart_span(e, today),
             today=today,

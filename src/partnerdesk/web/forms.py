@@ -1,11 +1,17 @@
+from decimal import Decimal
+
 from django import forms
 from django.urls import reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from partnerdesk.core import limits
-from partnerdesk.support.models import Resolution, Severity
-from partnerdesk.support.services import SupportRequestDraft
+from partnerdesk.support.models import Charging, Resolution, Severity
+from partnerdesk.support.services import (
+    ESTIMATE_MAX_MINUTES,
+    TIME_ENTRY_MAX_MINUTES,
+    SupportRequestDraft,
+)
 
 
 def _no_control_characters(multiline: bool):
@@ -112,16 +118,48 @@ class TopicForm(forms.Form):
         self.fields["topic"].choices = topic_choices(family)
 
 
+def request_categories() -> list:
+    """The request categories, in their order (data an operator edits)."""
+    from partnerdesk.support.catalog_snapshot import catalog
+
+    return sorted(catalog().categories.values(), key=lambda c: (c.position, c.code))
+
+
 class SupportRequestForm(RequestFieldsForm):
+    # Not sent (a form from before categories, a script): technical.
+    category = forms.ChoiceField(
+        label=_("Category"), widget=forms.RadioSelect, initial="technical", required=False
+    )
+    # Advisory requests: the estimate is reserved from the advisory hours, to the minute.
+    estimate_hours = forms.DecimalField(
+        label=_("Estimated time (hours)"),
+        required=False,
+        min_value=Decimal("0.25"),
+        max_value=ESTIMATE_MAX_MINUTES // 60,
+        step_size=Decimal("0.25"),
+        decimal_places=2,
+        help_text=_("Advisory requests: reserved from your advisory hours when you open it."),
+    )
     product = forms.TypedChoiceField(label=_("Product"), coerce=int)
     topic = topic_field()
     contract = forms.TypedChoiceField(
         label=_("Support plan"), coerce=int, required=False, widget=forms.RadioSelect
     )
-    field_order = ["product", "topic", "contract"]
+    field_order = ["category", "estimate_hours", "product", "topic", "contract"]
 
     def __init__(self, *args, products, contracts, **kwargs):
         super().__init__(*args, **kwargs)
+        self.categories = request_categories()
+        self.fields["category"].choices = [(c.code, c.display_name) for c in self.categories]
+        # htmx: another category reloads the plan picker with the plans that charge it.
+        self.fields["category"].widget.attrs.update(
+            {
+                "hx-get": reverse("web:request_plans"),
+                "hx-target": "#plans",
+                "hx-swap": "outerHTML",
+                "hx-include": "[name=product],[name=access_id],[name=contract_id]",
+            }
+        )
         self.fields["product"].choices = [("", _("Choose a product")), *products]
         self.fields["topic"].choices = topic_choices(product_family(self.data.get("product")))
         # htmx: choosing a product reloads the plan picker with the plans that cover it.
@@ -131,10 +169,50 @@ class SupportRequestForm(RequestFieldsForm):
                 "hx-target": "#plans",
                 "hx-swap": "outerHTML",
                 # Keep what the user already typed into the first-use fields.
-                "hx-include": "[name=access_id],[name=contract_id]",
+                "hx-include": "[name=access_id],[name=contract_id],[name=category]",
             }
         )
         self.fields["contract"].choices = contracts
+
+    def clean_category(self) -> str:
+        return self.cleaned_data.get("category") or "technical"
+
+    def category_options(self) -> list[tuple]:
+        """Each category's radio button with its translated description."""
+        descriptions = {
+            c.code: gettext(c.description) if c.description else "" for c in self.categories
+        }
+        return [(radio, descriptions.get(radio.data["value"], "")) for radio in self["category"]]
+
+    @property
+    def charges_hours(self) -> bool:
+        code = self.cleaned_data.get("category") if hasattr(self, "cleaned_data") else None
+        return any(c.code == code and c.charging == Charging.HOURS for c in self.categories)
+
+    def clean(self):
+        data = super().clean()
+        if self.charges_hours:
+            if data.get("estimate_hours") is None and "estimate_hours" not in self.errors:
+                self.add_error(
+                    "estimate_hours",
+                    gettext(
+                        "Say how long you expect the advice to take, in hours: it is "
+                        "reserved from your advisory hours."
+                    ),
+                )
+        else:
+            # The field is for advisory requests only: another category ignores it.
+            self.errors.pop("estimate_hours", None)
+            data["estimate_hours"] = None
+        return data
+
+    def draft(self, **extra) -> SupportRequestDraft:
+        hours = self.cleaned_data.get("estimate_hours")
+        return super().draft(
+            category=self.cleaned_data["category"],
+            estimate_minutes=round(hours * 60) if hours is not None else None,
+            **extra,
+        )
 
 
 class CustomerRequestForm(RequestFieldsForm):
@@ -162,12 +240,15 @@ class NoteForm(forms.Form):
     )
 
 
-def _closing_choices() -> list[tuple[str, str]]:
+def _closing_choices(category=None) -> list[tuple[str, str]]:
+    """Each resolution, saying which give the incident back (by the request's category;
+    none says technical)."""
+    refunds = category.refunds_on if category is not None else Resolution.refunding().__contains__
     return [
         (
             r.value,
             gettext("%(resolution)s (refunds the incident)") % {"resolution": r.label}
-            if r in Resolution.refunding()
+            if refunds(r)
             else r.label,
         )
         for r in Resolution.closing()
@@ -176,3 +257,20 @@ def _closing_choices() -> list[tuple[str, str]]:
 
 class CloseForm(forms.Form):
     resolution = forms.ChoiceField(label=_("Resolution"), choices=_closing_choices)
+
+    def __init__(self, *args, category=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if category is not None:
+            self.fields["resolution"].choices = _closing_choices(category)
+
+    # Advisory requests: the settlement may take the hours below zero only with this.
+    overdraw = forms.BooleanField(
+        label=_("Allow going below zero (operator override)"), required=False
+    )
+
+
+class TimeEntryForm(forms.Form):
+    """An engineer's time on an advisory request, to the minute."""
+
+    minutes = forms.IntegerField(label=_("Minutes"), min_value=1, max_value=TIME_ENTRY_MAX_MINUTES)
+    note = text(_("Note"), 300, required=False)

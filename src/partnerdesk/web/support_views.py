@@ -14,13 +14,18 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from partnerdesk.benefits.messages import MEMBERSHIP_ENDED_HINT, membership_ended_text
+from partnerdesk.benefits.models import Unit, in_unit
 from partnerdesk.core.exceptions import ApplicationError, ValidationFailed
+from partnerdesk.core.quantities import quantity_text
 from partnerdesk.notices.services import request_notices_mark_read
 from partnerdesk.support import permissions as who_may
 from partnerdesk.support import selectors, services
 from partnerdesk.support.attachments import attachments_add
+from partnerdesk.support.catalog_snapshot import catalog
+from partnerdesk.support.exceptions import HoursInsufficient
 from partnerdesk.support.export import export_filename, export_lines
 from partnerdesk.support.finding import request_filters
+from partnerdesk.support.models import Charging, Refunding
 from partnerdesk.support.obstacles import Obstacle, covering_plans, request_obstacle
 from partnerdesk.web import request_lists
 from partnerdesk.web.forms import NoteForm, SupportRequestForm
@@ -28,12 +33,30 @@ from partnerdesk.web.views import problem_page, shows_application_errors
 
 
 def open_request(request, form, draft: services.SupportRequestDraft):
-    """The service's refusal becomes the form's error; nothing was written."""
+    """The service's refusal becomes the form's error (on the field it names, when the
+    form has it); nothing was written."""
     try:
         return services.support_request_create(user=request.user, draft=draft)
+    except ValidationFailed as error:
+        for item in error.errors:
+            field = item.get("path")
+            form.add_error(field if field in form.fields else None, item["message"])
+        return None
+    except HoursInsufficient as error:
+        # "Not enough advisory hours: 1 hour left on this contract; the estimate is 1.5 hours."
+        form.add_error(
+            None, _("%(title)s: %(detail)s") % {"title": error.title, "detail": error.detail}
+        )
+        return None
     except ApplicationError as error:
         form.add_error(None, error.detail)
         return None
+
+
+def _category(code: str | None):
+    """The category chosen (technical when none or an unknown one is)."""
+    categories = catalog().categories
+    return categories.get(code or "technical") or categories.get("technical")
 
 
 def _product_choices() -> list:
@@ -45,21 +68,67 @@ def _product_choices() -> list:
     return [(group, items) for group, items in groups.items() if items]
 
 
-def _plan_context(user, product_id: int | None) -> dict:
+def _plan_context(user, product_id: int | None, category_code: str | None = None) -> dict:
+    """The plans that would be charged: incident contracts covering the product, the
+    advisory hours for an advisory request, none for a free one."""
+    category = _category(category_code)
+    charging = category.charging if category is not None else Charging.INCIDENT
+    if charging == Charging.FREE:
+        return {"charging": charging, "usable": [], "unavailable": [], "needs_ids": False}
     deployment = None
-    if product_id:
+    if product_id and charging == Charging.INCIDENT:
         deployment = next(
             (p.deployment for p, _e in selectors.product_list() if p.pk == product_id), None
         )
-    options = selectors.contract_options(user=user, deployment=deployment)
+    unit = Unit.HOURS if charging == Charging.HOURS else Unit.INCIDENTS
+    options = [
+        o
+        for o in selectors.contract_options(user=user, deployment=deployment)
+        if o.entitlement.benefit.unit == unit
+    ]
+    if unit == Unit.HOURS:
+        options = [
+            replace(o, reason=_("no hours left")) if o.entitlement.remaining == 0 else o
+            for o in options
+        ]
     usable = [o for o in options if o.usable]
     return {
+        "charging": charging,
         "usable": usable,
         "unavailable": [o for o in options if not o.usable],
         "needs_ids": any(not o.linked for o in usable),
         # A product no plan of the organization covers: which plans would.
         "uncovered": deployment if deployment and not options else None,
         "covering": covering_plans(deployment) if deployment and not options else [],
+    }
+
+
+def _opened_message(created) -> str:
+    """What opening the request charged, by its category."""
+    category = services.category_of(created)
+    number = created.pk
+    if created.entitlement is None:
+        if category is not None and category.charging == Charging.FREE:
+            return _(
+                "Request #%(number)d is open. Frontline questions are free: nothing was charged."
+            ) % {"number": number}
+        return _("Request #%(number)d is open.") % {"number": number}
+    contract = created.entitlement.contract_id
+    if created.is_advisory:
+        hours = quantity_text(in_unit(created.estimate_minutes, Unit.HOURS), Unit.HOURS)
+        return _("Request #%(number)d is open. Reserved from contract %(contract)s: %(hours)s.") % {
+            "number": number,
+            "contract": contract,
+            "hours": hours,
+        }
+    if category is not None and category.refunding == Refunding.CLOSURE:
+        return _(
+            "Request #%(number)d is open. One incident was charged to contract %(contract)s; "
+            "it is given back when the request is closed."
+        ) % {"number": number, "contract": contract}
+    return _("Request #%(number)d is open. One incident was charged to contract %(contract)s.") % {
+        "number": number,
+        "contract": contract,
     }
 
 
@@ -89,7 +158,7 @@ def request_new(request):
         product_id = int(request.POST.get("product") or 0)
     except ValueError:
         product_id = 0
-    plans = _plan_context(request.user, product_id or None)
+    plans = _plan_context(request.user, product_id or None, request.POST.get("category"))
     contracts = [(o.entitlement.pk, str(o.entitlement.pk)) for o in plans["usable"]]
     form = SupportRequestForm(
         request.POST or None,
@@ -115,11 +184,7 @@ def request_new(request):
             draft = replace(draft, contract_id=chosen.contract_id)
         created = open_request(request, form, draft)
         if created is not None:
-            messages.success(
-                request,
-                _("Request #%(number)d is open. One incident was charged to contract %(contract)s.")
-                % {"number": created.pk, "contract": created.entitlement.contract_id},
-            )
+            messages.success(request, _opened_message(created))
             return redirect("web:request_detail", pk=created.pk)
     ids = {
         "access_id": request.POST.get("access_id"),
@@ -141,7 +206,7 @@ def request_plans(request):
         product_id = int(request.GET.get("product") or 0)
     except ValueError:
         product_id = 0
-    plans = _plan_context(request.user, product_id or None)
+    plans = _plan_context(request.user, product_id or None, request.GET.get("category"))
     typed = {name: request.GET.get(name) for name in ("access_id", "contract_id")}
     response = render(request, "partnerdesk/plan_picker.html", {**plans, **typed})
     topics = TopicForm(family=product_family(product_id))
@@ -222,7 +287,11 @@ def request_withdraw(request, pk: int):
     happens to the incident; only the confirmed POST withdraws."""
     if request.method == "POST" and request.POST.get("confirm") == "withdraw":
         withdrawn = services.support_request_withdraw(user=request.user, request_id=pk)
-        if withdrawn.charged:
+        if withdrawn.is_advisory:
+            messages.success(
+                request, _("The request was withdrawn and its reserved hours given back.")
+            )
+        elif withdrawn.charged:
             messages.success(request, _("The request was withdrawn and its incident given back."))
         else:  # the Cloud Solution Provider plan: no incident to speak of
             messages.success(request, _("The request was withdrawn."))

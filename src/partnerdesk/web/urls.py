@@ -78,6 +78,7 @@ urlpatterns = [
     path("staff/requests/<int:pk>/pick-up/", staff_views.pick_up, name="staff_pick_up"),
     path("staff/requests/<int:pk>/close/", staff_views.close, name="staff_close"),
     path("staff/requests/<int:pk>/assign/", staff_views.assign, name="staff_assign"),
+    path("staff/requests/<int:pk>/time/", staff_views.log_time, name="staff_time"),
     path("benefits/plans/", views.plan_comparison, name="plans"),
     path("csp/customers/", csp_views.customers, name="csp_customers"),
     path("csp/customers/<int:pk>/", csp_views.service_management, name="csp_customer"),

@@ -2,6 +2,7 @@ import datetime
 import re
 from typing import Annotated, Literal
 
+from django.db.models import Sum
 from django.http import HttpRequest, StreamingHttpResponse
 from django.utils import timezone
 from ninja import Field, Header, Query, Router, Schema, Status
@@ -21,7 +22,10 @@ from partnerdesk.api.schemas import (
     SupportRequestOut,
     SupportRequestPage,
     Text,
+    TimeEntryIn,
+    TimeEntryOut,
 )
+from partnerdesk.benefits.models import Unit, in_unit
 from partnerdesk.core import limits
 from partnerdesk.core.exceptions import ValidationFailed
 from partnerdesk.support import assignment, selectors, services
@@ -35,7 +39,12 @@ from partnerdesk.support.finding import (
     RequestFilters,
     request_filters,
 )
-from partnerdesk.support.models import RequestNote, RequestStatus, SupportRequest
+from partnerdesk.support.models import (
+    RequestNote,
+    RequestStatus,
+    SupportRequest,
+    TimeEntry,
+)
 
 router = Router(tags=["support requests"])
 PAGE_DEFAULT, PAGE_MAX = 100, 200
@@ -43,8 +52,35 @@ OFFSET_MAX = 1_000_000_000  # past the end is an empty page; past this, a 422
 ERRORS = {404: Problem, 409: Problem, **COMMON_ERRORS}
 
 
+def hours(minutes: int | None) -> int | float | None:
+    """Minutes as hours: whole hours as an integer, else a number with four decimals (as
+    the benefits' amounts)."""
+    value = in_unit(minutes, Unit.HOURS)
+    if value is None or isinstance(value, int):
+        return value
+    return round(float(value), 4)
+
+
+def _category_codes() -> dict[int, str]:
+    return {c.pk: c.code for c in catalog().categories.values()}
+
+
+def hours_out(values: dict, logged_minutes: int, codes: dict[int, str]) -> dict:
+    """A request's category and advisory hours, from its stored values (a row of a page or
+    an instance's ``__dict__``); requests from before categories are technical."""
+    category_id = values.get("category_id")
+    return {
+        "category": codes.get(category_id, "technical") if category_id else "technical",
+        "estimate_hours": hours(values.get("estimate_minutes")),
+        "time_logged_hours": hours(logged_minutes),
+        "settled": values.get("settled_at") is not None,
+    }
+
+
 def request_out(support_request: SupportRequest) -> dict:
     entitlement = support_request.entitlement
+    # Only advisory requests take time entries: no query for the others.
+    logged = services.time_logged(support_request) if support_request.is_advisory else 0
     return {
         "id": support_request.pk,
         "status": support_request.status,
@@ -72,6 +108,33 @@ def request_out(support_request: SupportRequest) -> dict:
                 support_request.__dict__, catalog().topics, now=timezone.now()
             )
         ),
+        **hours_out(support_request.__dict__, logged, _category_codes()),
+    }
+
+
+def page_out(rows: list[dict]) -> list[dict]:
+    """A page's rows with their categories and hours: one more query, for the time
+    logged on the page's advisory requests, only when there are any."""
+    advisory = [row["id"] for row in rows if row.get("estimate_minutes") is not None]
+    logged = {}
+    if advisory:
+        logged = dict(
+            TimeEntry.objects.filter(support_request_id__in=advisory)
+            .values("support_request_id")
+            .annotate(total=Sum("minutes"))
+            .values_list("support_request_id", "total")
+        )
+    codes = _category_codes()
+    return [row | hours_out(row, logged.get(row["id"], 0), codes) for row in rows]
+
+
+def time_entry_out(entry: TimeEntry) -> dict:
+    return {
+        "id": entry.pk,
+        "minutes": entry.minutes,
+        "note": entry.note,
+        "engineer": entry.engineer.email,
+        "created_at": entry.created_at,
     }
 
 
@@ -100,6 +163,15 @@ def detail_out(support_request: SupportRequest, user=None) -> dict:
         # Partners never see an internal note (support.permissions).
         "notes": [note_out(n) for n in who_may.notes_visible_to(user, support_request)],
         "attachments": attachments_out(user, support_request),
+        # Who logged what is the engineers' (partners see the total).
+        "time_entries": [
+            time_entry_out(e)
+            for e in support_request.time_entries.select_related("engineer").order_by(
+                "created_at", "pk"
+            )
+        ]
+        if user is not None and who_may.is_engineer(user)
+        else None,
     }
 
 
@@ -108,10 +180,13 @@ def detail_out(support_request: SupportRequest, user=None) -> dict:
     response={201: SupportRequestOut, 422: Problem, **ERRORS},
     summary="Open a support request",
     description=(
-        "Charges one incident to the support contract that covers the product (on-premises: "
-        "Microsoft Product Support; cloud: Signature Cloud Support), atomically. The first "
-        "time an account uses a contract it must send `contract_id` and `access_id`. "
-        "Honours `Idempotency-Key`: the same key and body replay the first answer."
+        "Charges the request by its `category`, atomically: `technical` and `billing` one "
+        "incident to the support contract that covers the product (on-premises: Microsoft "
+        "Product Support; cloud: Signature Cloud Support), `frontline` nothing, `advisory` "
+        "reserves `estimate_hours` from the advisory hours (409 `hours_insufficient` when "
+        "the hours left do not cover it). The first time an account uses a contract it "
+        "must send `contract_id` and `access_id`. Honours `Idempotency-Key`: the same key "
+        "and body replay the first answer."
     ),
 )
 def support_request_create(
@@ -127,7 +202,11 @@ def support_request_create(
     ),
 ):
     def perform() -> tuple[int, dict]:
-        draft = services.SupportRequestDraft(**payload.model_dump())
+        fields = payload.model_dump()
+        estimate = fields.pop("estimate_hours")
+        draft = services.SupportRequestDraft(
+            **fields, estimate_minutes=round(estimate * 60) if estimate is not None else None
+        )
         # What was just written is the answer: no re-read.
         return 201, request_out(services.support_request_create(user=request.auth, draft=draft))
 
@@ -216,7 +295,7 @@ def support_request_list(
     rows, count, exact = selectors.support_request_page(
         user=request.auth, filters=_filters(query), offset=offset, limit=limit
     )
-    return {"items": rows, "count": count, "count_exact": exact}
+    return {"items": page_out(rows), "count": count, "count_exact": exact}
 
 
 @router.get(
@@ -276,13 +355,41 @@ def support_request_withdraw(request: HttpRequest, request_id: int):
 @router.post(
     "/support-requests/{request_id}/close",
     response={200: SupportRequestOut, **ERRORS},
-    summary="Close a request (support engineers only); duplicate and product_bug refund",
+    summary="Close a request (support engineers only); refunds by its category",
+    description=(
+        "`technical`: `duplicate` and `product_bug` give the incident back; `billing`: "
+        "every closure does; `advisory`: the reservation is settled against the time "
+        "logged (what was not used goes back, what went over is charged). When the hours "
+        "left do not cover the time over the estimate the answer is 409 "
+        "`hours_insufficient`, unless `overdraw` (an operator's override) is sent."
+    ),
 )
 def support_request_close(request: HttpRequest, request_id: int, payload: CloseIn):
     services.support_request_close(
-        engineer=request.auth, request_id=request_id, resolution=payload.resolution
+        engineer=request.auth,
+        request_id=request_id,
+        resolution=payload.resolution,
+        overdraw=payload.overdraw,
     )
     return request_out(selectors.support_request_get(user=request.auth, request_id=request_id))
+
+
+@router.post(
+    "/support-requests/{request_id}/time-entries",
+    response={201: TimeEntryOut, 422: Problem, **ERRORS},
+    summary="Log time on an advisory request (support engineers only)",
+    description=(
+        "`minutes`: 1 to 1440. Only advisory requests take time (else 422 at `minutes`); "
+        "a resolved or closed request answers 409 `request_finished`. A partner gets 403 "
+        "`role_required` (another organization's request: 404). Closing the request "
+        "settles its reservation against the total."
+    ),
+)
+def support_request_time_entry(request: HttpRequest, request_id: int, payload: TimeEntryIn):
+    entry = services.time_entry_add(
+        engineer=request.auth, request_id=request_id, minutes=payload.minutes, note=payload.note
+    )
+    return Status(201, time_entry_out(entry))
 
 
 @router.post(

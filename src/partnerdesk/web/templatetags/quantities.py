@@ -29,6 +29,22 @@ def remaining_of(entitlement) -> str:
 
 
 @register.filter
+def ledger_amount(value, entitlement) -> str:
+    """A ledger quantity (a change: ``signed``) in the entitlement's unit: minutes of
+    advisory hours as hours ("-1.5"), incidents as they are."""
+    from partnerdesk.benefits.models import in_unit
+
+    shown = amount_text(in_unit(abs(value), entitlement.benefit.unit))
+    return shown if value >= 0 else f"-{shown}"
+
+
+@register.filter
+def signed_ledger_amount(value, entitlement) -> str:
+    text = ledger_amount(value, entitlement)
+    return text if value < 0 else f"+{text}"
+
+
+@register.filter
 def amount(value) -> str:
     return amount_text(value)
 
