@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from partnerdesk.benefits.models import Deployment
 from partnerdesk.core import limits
-from partnerdesk.core.models import OrganizationScopedQuerySet, TimeStampedModel
+from partnerdesk.core.models import OrganizationScopedQuerySet, TimeStampedModel, TranslatedName
 
 
 class Product(models.Model):
@@ -295,7 +295,7 @@ class Refunding(models.TextChoices):
     NEVER = "never", _("Never")
 
 
-class RequestCategory(models.Model):
+class RequestCategory(TranslatedName, models.Model):
     """What a request is about, and so how it is charged: data an operator edits, loaded
     by a migration with the program's four (technical, billing, frontline, advisory)."""
 
@@ -323,12 +323,6 @@ class RequestCategory(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def display_name(self) -> str:
-        from django.utils.translation import gettext
-
-        return gettext(self.name)
 
     def refunds_on(self, resolution: str) -> bool:
         """Whether closing (or withdrawing) with ``resolution`` gives the incident back."""
