@@ -20,6 +20,14 @@ def amount_text(amount) -> str:
     return number_format(value, decimal_pos=digits)
 
 
+def json_number(value):
+    """An amount for the API: whole as an integer, a fraction (hours to the minute) as a
+    number with four decimals."""
+    if value is None or isinstance(value, int):
+        return value
+    return round(float(value), 4)
+
+
 def quantity_text(amount, unit: str) -> str:
     value = Decimal(str(amount))
     whole = value == value.to_integral_value()

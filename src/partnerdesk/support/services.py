@@ -110,6 +110,11 @@ def _category(draft: SupportRequestDraft, snapshot) -> RequestCategory:
     return category
 
 
+def hours_text(minutes: int) -> str:
+    """Minutes of advisory time as the reader sees them: "1.5 hours", "0.33 hours"."""
+    return quantity_text(in_unit(minutes, Unit.HOURS), Unit.HOURS)
+
+
 def category_of(support_request: SupportRequest) -> RequestCategory | None:
     """The request's category; requests from before categories were technical."""
     categories = catalog().categories
@@ -307,8 +312,8 @@ def _reserve(*, user: User, entitlement: Entitlement, support_request: SupportRe
         raise HoursInsufficient(
             _("%(left)s left on this contract; the estimate is %(estimate)s.")
             % {
-                "left": quantity_text(in_unit(max(entitlement.balance, 0), Unit.HOURS), "hours"),
-                "estimate": quantity_text(in_unit(minutes, Unit.HOURS), "hours"),
+                "left": hours_text(max(entitlement.balance, 0)),
+                "estimate": hours_text(minutes),
             }
         ) from None
     audit_record(
@@ -479,9 +484,9 @@ def _settle(*, support_request: SupportRequest, actor: User, overdraw: bool = Fa
                 "has %(left)s left: an operator's override is needed to go below zero."
             )
             % {
-                "logged": quantity_text(in_unit(logged, Unit.HOURS), "hours"),
-                "estimate": quantity_text(in_unit(reserved, Unit.HOURS), "hours"),
-                "left": quantity_text(in_unit(max(entitlement.balance, 0), Unit.HOURS), "hours"),
+                "logged": hours_text(logged),
+                "estimate": hours_text(reserved),
+                "left": hours_text(max(entitlement.balance, 0)),
             }
         )
     ledger_post(

@@ -218,11 +218,12 @@ def chart_label(entitlement, points) -> str:
 
 
 def _in_unit_value(value, entitlement):
-    """Advisory hours are kept in minutes: the chart draws hours (whole where it can)."""
-    if value is None or entitlement.benefit.unit != "hours":
-        return value
-    hours = value / 60
-    return int(hours) if hours == int(hours) else round(hours, 2)
+    """The chart draws the benefit's unit (advisory hours are kept in minutes), in floats
+    where a fraction: its geometry is float arithmetic."""
+    from partnerdesk.benefits.models import in_unit
+
+    amount = in_unit(value, entitlement.benefit.unit)
+    return amount if amount is None or isinstance(amount, int) else round(float(amount), 2)
 
 
 def _in_unit(points, entitlement):

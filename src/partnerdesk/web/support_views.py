@@ -14,9 +14,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from partnerdesk.benefits.messages import MEMBERSHIP_ENDED_HINT, membership_ended_text
-from partnerdesk.benefits.models import Unit, in_unit
+from partnerdesk.benefits.models import Unit
 from partnerdesk.core.exceptions import ApplicationError, ValidationFailed
-from partnerdesk.core.quantities import quantity_text
 from partnerdesk.notices.services import request_notices_mark_read
 from partnerdesk.support import permissions as who_may
 from partnerdesk.support import selectors, services
@@ -115,7 +114,7 @@ def _opened_message(created) -> str:
         return _("Request #%(number)d is open.") % {"number": number}
     contract = created.entitlement.contract_id
     if created.is_advisory:
-        hours = quantity_text(in_unit(created.estimate_minutes, Unit.HOURS), Unit.HOURS)
+        hours = services.hours_text(created.estimate_minutes)
         return _("Request #%(number)d is open. Reserved from contract %(contract)s: %(hours)s.") % {
             "number": number,
             "contract": contract,

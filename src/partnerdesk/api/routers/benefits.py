@@ -14,6 +14,7 @@ from partnerdesk.benefits.messages import (
 )
 from partnerdesk.benefits.models import Activation, Entitlement, EntitlementState
 from partnerdesk.benefits.services import entitlement_ids_viewed
+from partnerdesk.core.quantities import json_number
 from partnerdesk.partners.catalog_snapshot import programs_by_id
 
 router = Router(tags=["benefits"])
@@ -32,13 +33,6 @@ def activation_out(activation: Activation | None) -> dict | None:
     }
 
 
-def _number(value):
-    """Whole amounts as integers; hours to the minute as a number with four decimals."""
-    if value is None or isinstance(value, int):
-        return value
-    return round(float(value), 4)
-
-
 def _program_code(entitlement: Entitlement) -> str | None:
     program = programs_by_id().get(entitlement.benefit.program_id)
     return program.code if program is not None else None
@@ -54,9 +48,9 @@ def benefit_out(entitlement: Entitlement, today) -> dict:
         "offer": entitlement.offer,
         "competency": entitlement.competency_name or None,
         "status": entitlement.status_on(today),
-        "allowance": _number(entitlement.allowance_in_unit),
-        "used": _number(entitlement.used_in_unit),
-        "remaining": _number(entitlement.remaining_in_unit),
+        "allowance": json_number(entitlement.allowance_in_unit),
+        "used": json_number(entitlement.used_in_unit),
+        "remaining": json_number(entitlement.remaining_in_unit),
         "expires": entitlement.expires,
         "activation_deadline": entitlement.activation_deadline,
         "activated_at": entitlement.activated_at,

@@ -28,6 +28,7 @@ from partnerdesk.api.schemas import (
 from partnerdesk.benefits.models import Unit, in_unit
 from partnerdesk.core import limits
 from partnerdesk.core.exceptions import ValidationFailed
+from partnerdesk.core.quantities import json_number
 from partnerdesk.support import assignment, selectors, services
 from partnerdesk.support import permissions as who_may
 from partnerdesk.support.catalog_snapshot import catalog
@@ -53,12 +54,8 @@ ERRORS = {404: Problem, 409: Problem, **COMMON_ERRORS}
 
 
 def hours(minutes: int | None) -> int | float | None:
-    """Minutes as hours: whole hours as an integer, else a number with four decimals (as
-    the benefits' amounts)."""
-    value = in_unit(minutes, Unit.HOURS)
-    if value is None or isinstance(value, int):
-        return value
-    return round(float(value), 4)
+    """Minutes as hours, as the benefits' amounts are given."""
+    return json_number(in_unit(minutes, Unit.HOURS))
 
 
 def _category_codes() -> dict[int, str]:

@@ -9,17 +9,10 @@ from dataclasses import dataclass
 from django import template
 from django.utils.translation import gettext
 
-from partnerdesk.benefits.models import Unit, in_unit
-from partnerdesk.core.quantities import quantity_text
 from partnerdesk.support.models import Charging
-from partnerdesk.support.services import category_of, time_logged
+from partnerdesk.support.services import category_of, hours_text, time_logged
 
 register = template.Library()
-
-
-def hours_text(minutes: int) -> str:
-    """ "1.5 hours", "20 minutes" are both said in hours: "0.33 hours"."""
-    return quantity_text(in_unit(minutes, Unit.HOURS), Unit.HOURS)
 
 
 @dataclass(frozen=True)
