@@ -20,6 +20,7 @@ from partnerdesk.benefits.models import (
     CURRENT_STATES,
     ActivationState,
     AllotmentRule,
+    Benefit,
     Entitlement,
     EntitlementState,
     LedgerEntry,
@@ -27,7 +28,7 @@ from partnerdesk.benefits.models import (
 )
 from partnerdesk.core import sql
 from partnerdesk.core.exceptions import RoleRequired, ValidationFailed
-from partnerdesk.partners.catalog_snapshot import program_catalog, programs_by_id
+from partnerdesk.partners.catalog_snapshot import ProgramCatalog, program_catalog, programs_by_id
 from partnerdesk.partners.locks import organization_lock
 from partnerdesk.partners.models import (
     CombinationRule,
@@ -83,13 +84,18 @@ def grants_on(membership: Membership, day: datetime.date, program: Program) -> b
 
 
 def best_allotments(
-    *, memberships: list[Membership], rules: list[AllotmentRule]
+    *,
+    memberships: list[Membership],
+    rules: list[AllotmentRule],
+    catalog: ProgramCatalog | None = None,
+    benefits: dict[int, Benefit] | None = None,
 ) -> dict[int, BestAllotment]:
     """Per benefit, what the memberships of the benefit's program grant: within one offer
     the best membership counts; across offers the best allotment wins (mpn-2021) or the
-    allotments add up, unlimited winning (ai-cloud-2025), as the program says."""
-    catalog = program_catalog()
-    benefits = benefits_by_id()
+    allotments add up, unlimited winning (ai-cloud-2025), as the program says. A run of
+    many calls passes the programs and benefits it read once."""
+    catalog = catalog or program_catalog()
+    benefits = benefits or benefits_by_id()
     by_cell = {(r.benefit_id, r.offer, r.competency_kind): r for r in rules if r.is_eligible}
     benefit_ids = sorted({r.benefit_id for r in rules})
     result: dict[int, BestAllotment] = {}
@@ -248,6 +254,8 @@ class AllotmentCatalog:
     rules: list[AllotmentRule]
     competencies: dict[int, Competency]
     solution_areas: dict[int, SolutionArea]
+    programs: ProgramCatalog
+    benefits: dict[int, Benefit]
 
     @classmethod
     def load(cls) -> AllotmentCatalog:
@@ -255,6 +263,8 @@ class AllotmentCatalog:
             rules=list(AllotmentRule.objects.all()),
             competencies={c.pk: c for c in Competency.objects.all()},
             solution_areas={a.pk: a for a in SolutionArea.objects.all()},
+            programs=program_catalog(),
+            benefits=benefits_by_id(),
         )
 
 
@@ -270,7 +280,7 @@ def entitlements_open_many(
     today = timezone.localdate()
     allotments = allotments or AllotmentCatalog.load()
     rules, competencies = allotments.rules, allotments.competencies
-    programs = programs_by_id()
+    programs = allotments.programs.programs
     by_organization: dict[int, list[Membership]] = {}
     for membership in memberships:
         if grants_on(membership, today, programs[membership.program_id]):
@@ -281,7 +291,12 @@ def entitlements_open_many(
     rows, grants = [], []
     notes: dict[tuple, str] = {}  # one label per distinct membership (offer, dates, …)
     for organization in organizations:
-        best = best_allotments(memberships=by_organization.get(organization.pk, []), rules=rules)
+        best = best_allotments(
+            memberships=by_organization.get(organization.pk, []),
+            rules=rules,
+            catalog=allotments.programs,
+            benefits=allotments.benefits,
+        )
         for benefit_id, allotment in best.items():
             source = _source_fields(allotment, programs)
             sourced = (source[name] for name in ENTITLEMENT_SOURCE_FIELDS)
