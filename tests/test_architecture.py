@@ -20,6 +20,7 @@ LAYERS = [
     "core",
     "accounts",
     "partners",
+    "events",
     "benefits",
     "support",
     "notices",

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "partnerdesk.core",
     "partnerdesk.accounts",
     "partnerdesk.partners",
+    "partnerdesk.events",
     "partnerdesk.benefits",
     "partnerdesk.support",
     "partnerdesk.onboarding",
@@ -290,6 +291,7 @@ PARTNERDESK_SWEEP_GRACE = float(os.environ.get("PARTNERDESK_SWEEP_GRACE", "60"))
 # drops the copy at once in the saving process (in every process with REDIS_URL).
 PARTNERDESK_CATALOG_TTL = float(os.environ.get("PARTNERDESK_CATALOG_TTL", "30"))
 PARTNERDESK_PERIODIC_JOBS = [
+    "partnerdesk.events.services.events_publish_all",
     "partnerdesk.benefits.activation.activations_complete_due",
     "partnerdesk.benefits.services.entitlements_refresh_due",
     "partnerdesk.api.idempotency.purge_idempotency_keys",

@@ -55,10 +55,10 @@ class UserAdmin(DjangoUserAdmin):
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "user", "name", "created_at", "expires_at", "revoked_at"]
-    list_filter = ["revoked_at"]
+    list_display = ["prefix", "user", "name", "scopes", "created_at", "expires_at", "revoked_at"]
+    list_filter = ["revoked_at", "scopes"]
     search_fields = ["user__email", "prefix", "name"]
-    readonly_fields = ["prefix", "created_at", "revoked_at"]
+    readonly_fields = ["prefix", "scopes", "created_at", "revoked_at"]
     autocomplete_fields = ["user"]
     actions = ["revoke"]
 

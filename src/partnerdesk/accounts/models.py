@@ -130,6 +130,14 @@ def token_digest(raw_token: str) -> str:
     return hashlib.sha256(raw_token.encode()).hexdigest()
 
 
+class TokenScope(models.TextChoices):
+    """What a token may do beyond its user's own API: ``operator`` opens the operators'
+    endpoints (``/api/v1/admin/…``, the whole ledger's export, events of every
+    organization) to a staff user's token; a staff user's plain token cannot reach them."""
+
+    OPERATOR = "operator", _("Operator")
+
+
 class ApiToken(models.Model):
     user = models.ForeignKey(
         User, verbose_name=_("user"), on_delete=models.CASCADE, related_name="api_tokens"
@@ -140,6 +148,8 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    # Space-separated TokenScope values; empty for a token of the user's own API.
+    scopes = models.CharField(_("scopes"), max_length=100, blank=True, default="")
 
     class Meta:
         verbose_name = _("API token")
@@ -148,6 +158,10 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.user})"
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
 
     def is_usable(self, now=None) -> bool:
         now = now or timezone.now()

@@ -1,23 +1,39 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from partnerdesk.accounts.audit import audit_record
-from partnerdesk.accounts.models import ApiToken, User, token_digest
+from partnerdesk.accounts.models import ApiToken, TokenScope, User, token_digest
 from partnerdesk.core import sql
-from partnerdesk.core.exceptions import NotAuthenticated
+from partnerdesk.core.exceptions import NotAuthenticated, RoleRequired, ValidationFailed
 
 TOKEN_PREFIX = "pd_"
 
 
-def api_token_create(*, user: User, name: str = "", expires_at: datetime | None = None) -> str:
+def api_token_create(
+    *,
+    user: User,
+    name: str = "",
+    expires_at: datetime | None = None,
+    scopes: Iterable[str] = (),
+) -> str:
     """Create a token and return it; only its digest is stored, so this is the one chance
-    to see it."""
+    to see it. The ``operator`` scope is for staff users only."""
+    scopes = sorted(set(scopes))
+    unknown = set(scopes) - set(TokenScope.values)
+    if unknown:
+        raise ValidationFailed(
+            _("Unknown token scope: %(scope)s.") % {"scope": ", ".join(sorted(unknown))}
+        )
+    if TokenScope.OPERATOR in scopes and not user.is_staff:
+        raise RoleRequired(_("Only staff users (operators) can hold an operator token."))
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user,
@@ -25,6 +41,7 @@ def api_token_create(*, user: User, name: str = "", expires_at: datetime | None 
         prefix=raw[: len(TOKEN_PREFIX) + 6],
         digest=token_digest(raw),
         expires_at=expires_at,
+        scopes=" ".join(scopes),
     )
     audit_record(
         action="token.created",
@@ -32,6 +49,7 @@ def api_token_create(*, user: User, name: str = "", expires_at: datetime | None 
         organization=user.organization,
         target=token,
         expires_at=expires_at.isoformat() if expires_at else None,
+        scopes=scopes,
     )
     return raw
 
@@ -75,6 +93,7 @@ def api_token_authenticate(*, raw_token: str) -> User:
         raise NotAuthenticated()
     user.organization = organization
     token.user = user
+    user.token_scopes = token.scope_set
     return user
 
 

@@ -44,6 +44,16 @@ class RoleRequired(ApplicationError):
     default_detail = _("Your role does not allow this action.")
 
 
+class OperatorRequired(ApplicationError):
+    code = "operator_required"
+    status = 403
+    title = _("Operator token required")
+    default_detail = _(
+        "This is for operators: send the token of a staff user created with "
+        "createtoken --scope operator."
+    )
+
+
 class NotFound(ApplicationError):
     code = "not_found"
     status = 404
