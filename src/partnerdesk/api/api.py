@@ -8,6 +8,7 @@ from partnerdesk.api.routers import (
     attachments,
     benefits,
     customers,
+    events,
     health,
     me,
     products,
@@ -57,3 +58,4 @@ api.add_router("", topics.router)
 api.add_router("", support.router)
 api.add_router("", customers.router)
 api.add_router("", attachments.router)
+api.add_router("", events.router)

@@ -17,6 +17,7 @@ from partnerdesk.accounts.models import User
 from partnerdesk.accounts.roles import Role
 from partnerdesk.benefits.access import access_entitlement
 from partnerdesk.benefits.catalog_snapshot import benefits_by_id
+from partnerdesk.benefits.events import of_entitlement
 from partnerdesk.benefits.exceptions import ActivationNotPending, EntitlementExpired
 from partnerdesk.benefits.ids import new_access_id, new_contract_id
 from partnerdesk.benefits.locks import activation_lock, entitlement_lock
@@ -28,6 +29,8 @@ from partnerdesk.benefits.models import (
 )
 from partnerdesk.benefits.selectors import mpn_organization
 from partnerdesk.core.exceptions import NotFound, RoleRequired, ValidationFailed
+from partnerdesk.events.models import EventType
+from partnerdesk.events.services import event_record
 from partnerdesk.partners.catalog_snapshot import programs_by_id
 from partnerdesk.partners.models import months_after
 
@@ -220,6 +223,16 @@ def activation_complete(
             target=entitlement,
             activation=activation.pk,
             approved_by_operator=operator is not None,
+        )
+        event_record(
+            type=EventType.ENTITLEMENT_ACTIVATED,
+            organization_id=entitlement.organization_id,
+            data={
+                "entitlement": of_entitlement(entitlement),
+                "activated_at": now.isoformat().replace("+00:00", "Z"),
+                "approved_by_operator": operator is not None,
+            },
+            at=now,
         )
         _notify_after_commit(activation.pk)
     return True

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
+from partnerdesk.benefits.events import balance_crossings, entitlement_data
 from partnerdesk.benefits.exceptions import IncidentsExhausted
 from partnerdesk.benefits.locks import entitlement_lock, entitlements_lock
 from partnerdesk.benefits.models import (
@@ -33,6 +34,7 @@ from partnerdesk.benefits.models import (
     used_delta,
 )
 from partnerdesk.core import sql
+from partnerdesk.events.services import NewEvent, events_record_many
 
 GENESIS = ""  # the "previous hash" of an entitlement's first entry
 
@@ -87,6 +89,10 @@ class Balance:
     allowance: int | None
     ledger_hash: str
     overdrawn: bool = False
+    # For the events a change of balance tells (benefits.events).
+    organization_id: int | None = None
+    benefit_id: int | None = None
+    expires_on: datetime.date | None = None
 
     @classmethod
     def of(cls, entitlement: Entitlement) -> Balance:
@@ -97,6 +103,27 @@ class Balance:
             entitlement.allowance,
             entitlement.ledger_hash,
             entitlement.overdrawn,
+            entitlement.organization_id,
+            entitlement.benefit_id,
+            entitlement.expires_on,
+        )
+
+    def crossings(self, before: int) -> list[NewEvent]:
+        """The events of this balance's move from ``before`` (used up, running low)."""
+        if self.allowance is None or self.balance >= before or self.organization_id is None:
+            return []
+        return balance_crossings(
+            organization_id=self.organization_id,
+            before=before,
+            after=self.balance,
+            allowance=self.allowance,
+            data=entitlement_data(
+                entitlement_id=self.pk,
+                benefit_id=self.benefit_id,
+                allowance=self.allowance,
+                remaining=self.balance,
+                expires_on=self.expires_on,
+            ),
         )
 
 
@@ -216,6 +243,7 @@ def ledger_post(
     support_request_id: int | None = None,
     locked_balance: Balance | None = None,
     overdraw: bool = False,
+    record_crossings: bool = True,
 ) -> LedgerEntry:
     """Move one entitlement's balance by ``delta`` and append the entry, in one
     transaction (the caller's, when there is one: a refusal then rolls back the caller's
@@ -224,7 +252,11 @@ def ledger_post(
     The entitlement is locked here unless the caller already holds the lock and passes
     what it read under it as ``locked_balance`` (the request path does, to save a
     statement). A decrease below zero of a limited balance raises ``IncidentsExhausted``;
-    the CHECK constraint refuses it too."""
+    the CHECK constraint refuses it too.
+
+    A move that uses the balance up or takes it low writes its event
+    (``benefits.events.balance_crossings``); with ``record_crossings=False`` they are left
+    on the entry (``entry.crossings``) for the caller to write after its own events."""
     posting = Posting(
         entitlement_id=entitlement_id,
         kind=kind,
@@ -242,14 +274,19 @@ def ledger_post(
             if entitlement is None:
                 raise Entitlement.DoesNotExist(entitlement_id)
             state = Balance.of(entitlement)
+        before = state.balance
         row, previous = _append(state, posting, timezone.now())
         _save_balance(state, previous)
+        crossings = state.crossings(before)
+        if record_crossings:
+            events_record_many(crossings)
         values = dict(zip(ENTRY_COLUMNS, row, strict=True))
         entry = LedgerEntry(
             **{LedgerEntry._meta.get_field(k).attname: v for k, v in values.items()}
         )
         entry.pk = sql.insert(LedgerEntry, values)
         entry._state.adding = False
+        entry.crossings = [] if record_crossings else crossings
         return entry
 
 
@@ -261,6 +298,7 @@ def ledger_post_many(postings: Iterable[Posting], *, at: datetime.datetime | Non
     at = at or timezone.now()
     states: dict[int, Balance] = {}
     touched: set[int] = set()
+    told: list[NewEvent] = []
     count = 0
     with transaction.atomic(savepoint=False):
         for chunk in sql.batched(postings, 5000):
@@ -271,7 +309,12 @@ def ledger_post_many(postings: Iterable[Posting], *, at: datetime.datetime | Non
             unknown = set(missing) - states.keys()
             if unknown:
                 raise Entitlement.DoesNotExist(sorted(unknown)[0])
-            rows = [_append(states[p.entitlement_id], p, at)[0] for p in chunk]
+            rows = []
+            for posting in chunk:
+                state = states[posting.entitlement_id]
+                before = state.balance
+                rows.append(_append(state, posting, at)[0])
+                told.extend(state.crossings(before))
             sql.insert_many(LedgerEntry, ENTRY_COLUMNS, rows)
             touched.update(p.entitlement_id for p in chunk)
             count += len(rows)
@@ -283,4 +326,5 @@ def ledger_post_many(postings: Iterable[Posting], *, at: datetime.datetime | Non
                 for s in (states[pk] for pk in sorted(touched))
             ),
         )
+        events_record_many(told, at=at)
     return count

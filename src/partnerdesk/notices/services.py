@@ -11,9 +11,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from partnerdesk.accounts.models import User
+from partnerdesk.benefits.events import of_entitlement
 from partnerdesk.benefits.locks import entitlement_lock
 from partnerdesk.benefits.models import Entitlement, EntitlementState
 from partnerdesk.core.emails import send_portal_mail
+from partnerdesk.events.models import EventType
+from partnerdesk.events.services import event_record
 from partnerdesk.notices.models import (
     EXPIRY_THRESHOLDS,
     USAGE_THRESHOLDS,
@@ -86,6 +89,16 @@ def _notify_one(entitlement_id: int, today: datetime.date) -> list[Notice]:
                     )
             except IntegrityError:
                 continue  # another worker recorded it first: it is not ours to send
+            if kind == NoticeKind.EXPIRY:
+                event_record(
+                    type=EventType.ENTITLEMENT_EXPIRING,
+                    organization_id=entitlement.organization_id,
+                    data={
+                        "entitlement": of_entitlement(entitlement),
+                        "days_left": (entitlement.expires_on - today).days,
+                        "notice_days": threshold,
+                    },
+                )
     for notice in fresh:
         _email(notice)
     return fresh

@@ -23,6 +23,8 @@ from partnerdesk.benefits.models import CURRENT_STATES, LedgerEntry
 from partnerdesk.benefits.services import entitlements_sync
 from partnerdesk.core.exceptions import ValidationFailed
 from partnerdesk.core.field_errors import field_message
+from partnerdesk.events.services import events_record_many
+from partnerdesk.onboarding.events import membership_changed
 from partnerdesk.onboarding.validation import ImportNames, Problem, _membership_problems
 from partnerdesk.partners.import_schema import MembershipIn
 from partnerdesk.partners.locks import organization_lock
@@ -128,6 +130,7 @@ def program_move(
             .select_related("entitlement__benefit")
             .order_by("pk")
         )
+        events_record_many([membership_changed(organization, reason="program_move")])
         audit_record(
             action="program.moved",
             actor=actor,

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from itertools import islice
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 
 from partnerdesk.accounts.models import User
 from partnerdesk.benefits.services import entitlements_sync
+from partnerdesk.events.services import events_record_many
+from partnerdesk.onboarding.events import membership_changed
 from partnerdesk.onboarding.pacing import Pacer
 from partnerdesk.onboarding.reader import ImportSource, MalformedJSON, SourceChanged
 from partnerdesk.onboarding.validation import ImportNames, import_validate, organization_parsed
@@ -100,4 +102,6 @@ def partners_import(
 
 def memberships_changed(*, organization: Organization, actor: User | None = None) -> None:
     """Call after any membership edit outside the import (the operator console)."""
-    entitlements_sync(organization=organization, actor_id=actor.pk if actor else None)
+    with transaction.atomic():
+        entitlements_sync(organization=organization, actor_id=actor.pk if actor else None)
+        events_record_many([membership_changed(organization, reason="admin")])

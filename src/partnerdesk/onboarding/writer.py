@@ -26,6 +26,8 @@ from partnerdesk.benefits.services import (
 )
 from partnerdesk.core import sql
 from partnerdesk.core.emails import email_normalized
+from partnerdesk.events.services import events_record_many
+from partnerdesk.onboarding.events import membership_changed, membership_entry
 from partnerdesk.onboarding.pacing import GROUP_MAX, Pacer
 from partnerdesk.onboarding.validation import CheckedImport
 from partnerdesk.partners.import_schema import MembershipIn, OrganizationIn, UserIn
@@ -226,6 +228,16 @@ class ImportWriter:
             "ends": m.ends,
         }
 
+    def _membership_entry(self, m: MembershipIn) -> dict:
+        return membership_entry(
+            program=m.program,
+            offer=m.offer,
+            competency=m.competency,
+            solution_area=m.solution_area,
+            starts=m.starts,
+            ends=m.ends,
+        )
+
     def _insert_new(self, items: list[OrganizationIn]) -> None:
         """The common case of a first import: a handful of statements per thousand
         organizations instead of dozens per organization."""
@@ -281,6 +293,15 @@ class ImportWriter:
             for c in item.customers
         ]
         sql.insert_rows(Customer, ("organization_id", "name", "tenant_id"), customer_rows)
+        events_record_many(
+            membership_changed(
+                organization,
+                memberships=[self._membership_entry(m) for m in item.memberships],
+                reason="import",
+            )
+            for item, organization in zip(items, organizations, strict=True)
+            if item.memberships
+        )
         self.summary.count("organizations", "created", len(organizations))
         self.summary.count("memberships", "created", len(memberships))
         self.summary.count("users", "created", len(user_rows))
@@ -308,6 +329,8 @@ class ImportWriter:
             )
             self._upsert_users(item, organization, stored.users)
             self._upsert_customers(item, organization, stored.customers[organization.pk])
+            if memberships_changed:
+                events_record_many([membership_changed(organization, reason="import")])
             if memberships_changed or organization.entitlements_synced_on is None:
                 entitlements_sync(organization=organization)
                 self.summary.entitlements_synced += 1

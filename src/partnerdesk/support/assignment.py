@@ -64,6 +64,8 @@ def _assign(
         )
         if kind is not None:
             events.emit(kind, support_request=support_request, actor=actor)
+        else:
+            events.record_status_change(support_request)
     return support_request
 
 

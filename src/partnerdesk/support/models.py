@@ -457,6 +457,13 @@ class SupportRequest(TimeStampedModel):
     def __str__(self) -> str:
         return f"#{self.pk} {self.title}"
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # The status it had when read: a change of it is an event (support.events).
+        instance.loaded_status = instance.__dict__.get("status")
+        return instance
+
     @property
     def is_advisory(self) -> bool:
         return self.estimate_minutes is not None

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from partnerdesk.accounts.audit import audit_record
 from partnerdesk.accounts.models import User
+from partnerdesk.benefits.events import entitlement_data
 from partnerdesk.benefits.exceptions import EntitlementExpired, IncidentsExhausted
 from partnerdesk.benefits.ids import same_access_id, same_contract_id
 from partnerdesk.benefits.ledger import Balance, ledger_post
@@ -19,6 +20,7 @@ from partnerdesk.benefits.models import (
     Entitlement,
     EntitlementState,
     EntitlementStatus,
+    LedgerEntry,
     LedgerKind,
     Unit,
     in_unit,
@@ -26,13 +28,15 @@ from partnerdesk.benefits.models import (
 from partnerdesk.benefits.selectors import mpn_organization
 from partnerdesk.core import sql
 from partnerdesk.core.exceptions import NotFound, RoleRequired, ValidationFailed
-from partnerdesk.core.quantities import quantity_text
+from partnerdesk.core.quantities import json_number, quantity_text
+from partnerdesk.events.models import EventType
+from partnerdesk.events.services import NewEvent, events_record_many
 from partnerdesk.partners.models import Customer
 from partnerdesk.support import permissions as who_may
 from partnerdesk.support import sla
 from partnerdesk.support.access import access_support_request
 from partnerdesk.support.catalog_snapshot import catalog
-from partnerdesk.support.events import RequestEvent, emit
+from partnerdesk.support.events import RequestEvent, emit, opened_event, request_data
 from partnerdesk.support.exceptions import (
     UNKNOWN_CONTRACT_ID,
     WRONG_ACCESS_ID,
@@ -273,17 +277,28 @@ def _charge_and_open(
             customer=customer,
             entitlement=entitlement,
             category=category,
+            record=hours,
         )
         if hours:
             _reserve(user=user, entitlement=entitlement, support_request=support_request)
         else:
-            ledger_post(
+            entry = ledger_post(
                 entitlement_id=entitlement.pk,
                 kind=LedgerKind.CONSUME,
                 delta=-1,
                 actor_id=user.pk,
                 support_request_id=support_request.pk,
                 locked_balance=Balance.of(entitlement),
+                record_crossings=False,
+            )
+            # The request's events in one statement: opened, charged, and what the
+            # charge did to the balance (used up, running low).
+            events_record_many(
+                [
+                    opened_event(support_request),
+                    _use_event(EventType.INCIDENT_CHARGED, support_request, entitlement, entry),
+                    *entry.crossings,
+                ]
             )
             audit_record(
                 action="incident.charged",
@@ -334,36 +349,45 @@ def _open(
     customer: Customer | None,
     entitlement: Entitlement | None,
     category: RequestCategory | None = None,
+    record: bool = True,
 ) -> SupportRequest:
+    """Insert the request; ``record``: its ``support_request.opened`` now (the charging
+    path writes it with the charge's event instead)."""
     calendar_id, hours = sla.calendars().for_organization(user.organization_id)
     clock = sla.clock_start(draft.severity, timezone.now(), hours)
-    return sql.insert_instance(
-        SupportRequest(
-            organization_id=user.organization_id,
-            opened_by=user,
-            customer=customer,
-            product=product,
-            entitlement=entitlement,
-            charged=entitlement is not None,
-            severity=draft.severity,
-            title=draft.title,
-            description=draft.description,
-            error_message=draft.error_message,
-            contact_name=draft.contact_name or user.get_full_name(),
-            contact_email=draft.contact_email or user.email,
-            contact_phone=draft.contact_phone,
-            topic_id=draft.topic_id,
-            category=category,
-            estimate_minutes=(
-                draft.estimate_minutes
-                if category is not None and category.charging == Charging.HOURS
-                else None
-            ),
-            calendar_id=calendar_id,
-            first_response_due=clock.due,
-            sla_warning_at=clock.warning_at,
+    # The request and its event commit together (the caller's transaction, if any).
+    with transaction.atomic(savepoint=False):
+        support_request = sql.insert_instance(
+            SupportRequest(
+                organization_id=user.organization_id,
+                opened_by=user,
+                customer=customer,
+                product=product,
+                entitlement=entitlement,
+                charged=entitlement is not None,
+                severity=draft.severity,
+                title=draft.title,
+                description=draft.description,
+                error_message=draft.error_message,
+                contact_name=draft.contact_name or user.get_full_name(),
+                contact_email=draft.contact_email or user.email,
+                contact_phone=draft.contact_phone,
+                topic_id=draft.topic_id,
+                category=category,
+                estimate_minutes=(
+                    draft.estimate_minutes
+                    if category is not None and category.charging == Charging.HOURS
+                    else None
+                ),
+                calendar_id=calendar_id,
+                first_response_due=clock.due,
+                sla_warning_at=clock.warning_at,
+            )
         )
-    )
+        if record:
+            events_record_many([opened_event(support_request)])
+        support_request.loaded_status = support_request.status
+        return support_request
 
 
 def _create_for_customer(*, user: User, draft: SupportRequestDraft) -> SupportRequest:
@@ -440,13 +464,20 @@ def _refund(*, support_request: SupportRequest, actor: User, note: str) -> None:
         and not support_request.is_advisory
         and not support_request.ledger_entries.filter(kind=LedgerKind.REFUND).exists()
     ):
-        ledger_post(
+        entry = ledger_post(
             entitlement_id=support_request.entitlement_id,
             kind=LedgerKind.REFUND,
             delta=1,
             actor_id=actor.pk,
             note=note,
             support_request_id=support_request.pk,
+        )
+        _record_use(
+            EventType.INCIDENT_REFUNDED,
+            support_request,
+            entry.entitlement,
+            entry,
+            reason=note,
         )
         support_request.refunded_at = timezone.now()
         SupportRequest.objects.filter(pk=support_request.pk).update(
@@ -459,6 +490,42 @@ def _refund(*, support_request: SupportRequest, actor: User, note: str) -> None:
             target=support_request,
             reason=note,
         )
+
+
+def _record_use(
+    type: EventType,
+    support_request: SupportRequest,
+    entitlement: Entitlement,
+    entry: LedgerEntry,
+    **extra,
+) -> None:
+    events_record_many([_use_event(type, support_request, entitlement, entry, **extra)])
+
+
+def _use_event(
+    type: EventType,
+    support_request: SupportRequest,
+    entitlement: Entitlement,
+    entry: LedgerEntry,
+    **extra,
+) -> NewEvent:
+    """A charge, refund or settlement for the outbox: the request, and the entitlement
+    as the entry left it."""
+    return NewEvent(
+        type,
+        support_request.organization_id,
+        {
+            "support_request": request_data(support_request),
+            "entitlement": entitlement_data(
+                entitlement_id=entry.entitlement_id,
+                benefit_id=entitlement.benefit_id,
+                allowance=entry.allowance_after,
+                remaining=entry.balance_after,
+                expires_on=entitlement.expires_on,
+            ),
+            **extra,
+        },
+    )
 
 
 def time_logged(support_request: SupportRequest) -> int:
@@ -489,7 +556,7 @@ def _settle(*, support_request: SupportRequest, actor: User, overdraw: bool = Fa
                 "left": hours_text(max(entitlement.balance, 0)),
             }
         )
-    ledger_post(
+    entry = ledger_post(
         entitlement_id=entitlement.pk,
         kind=LedgerKind.SETTLE,
         delta=delta,
@@ -502,6 +569,16 @@ def _settle(*, support_request: SupportRequest, actor: User, overdraw: bool = Fa
     support_request.settled_at = timezone.now()
     SupportRequest.objects.filter(pk=support_request.pk).update(
         settled_at=support_request.settled_at
+    )
+    _record_use(
+        EventType.HOURS_SETTLED,
+        support_request,
+        entitlement,
+        entry,
+        reserved_hours=json_number(in_unit(reserved, Unit.HOURS)),
+        logged_hours=json_number(in_unit(logged, Unit.HOURS)),
+        settled_hours=json_number(in_unit(-delta, Unit.HOURS)),
+        overdrawn=short,
     )
     audit_record(
         action="hours.overdrawn" if short else "hours.settled",
