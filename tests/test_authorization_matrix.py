@@ -114,6 +114,12 @@ API = {
         admin_agent=OK,
         helpdesk_agent=OK,
     ),
+    # Everyone's own organization's events; a staff user's plain token has none (and no
+    # operator scope to read everyone's: test_events).
+    ("GET", "/api/v1/events"): expect(anonymous={401}, operator={403}, default=OK),
+    # Operator tokens only (test_admin_organizations): not even a staff user's plain token.
+    ("PUT", "/api/v1/admin/organizations/{partner_id}"): expect(anonymous={401}, default={403}),
+    ("GET", "/api/v1/admin/organizations/{partner_id}"): expect(anonymous={401}, default={403}),
 }
 # Public, and the same for everyone.
 API_DOCUMENTS = {("GET", "/api/v1/openapi.json"), ("GET", "/api/v1/docs")}
@@ -275,7 +281,10 @@ def test_api_matrix(live_server, world):
             support_request = world["new_request"]()
             attachment_id = attach(support_request).pk if "{attachment_id}" in path else 0
             url = live_server.url + path.format(
-                benefit_id=contract.pk, request_id=support_request.pk, attachment_id=attachment_id
+                benefit_id=contract.pk,
+                request_id=support_request.pk,
+                attachment_id=attachment_id,
+                partner_id=contract.organization.partner_id,
             )
             body = {
                 "/api/v1/support-requests": {

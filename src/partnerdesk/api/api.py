@@ -5,6 +5,7 @@ from partnerdesk.api.auth import BearerToken, PortalSession
 from partnerdesk.api.docs import OfflineSwagger
 from partnerdesk.api.problems import install_problem_handlers
 from partnerdesk.api.routers import (
+    admin_organizations,
     attachments,
     benefits,
     customers,
@@ -59,3 +60,4 @@ api.add_router("", support.router)
 api.add_router("", customers.router)
 api.add_router("", attachments.router)
 api.add_router("", events.router)
+api.add_router("", admin_organizations.router)

@@ -97,6 +97,41 @@ class ActivationOut(Out):
     rejection_reason: str | None
 
 
+class ForecastOut(Out):
+    """At the current pace (docs/forecasts.md): net use over the last 90 days, or since
+    activation when that is shorter; every amount in the benefit's `unit`."""
+
+    runs_out_on: datetime.date | None = Field(
+        description="The day the remaining balance reaches 0 at the current pace. Null when "
+        "unlimited, already exhausted, not used in the window, when that day would come after "
+        "the benefit expires (it does not run out: `outlook` `lasts`), or without a pace."
+    )
+    unused_at_expiry: int | float | None = Field(
+        description="What will expire unused at the current pace: the remaining balance less "
+        "the pace's use until `ends_on`, never below 0. Null when unlimited or without a pace."
+    )
+    outlook: Literal["runs_out", "lasts", "exhausted", "unlimited"] | None = Field(
+        description="`runs_out` before it expires, `lasts` until it expires (it will not run "
+        "out before it expires), `exhausted` already, `unlimited`; null when not active, or "
+        "limited without a pace."
+    )
+    basis: Literal["last_90_days", "since_activation", "too_little_history", "not_active"] = Field(
+        description="How the pace was measured: over the last 90 days, or since activation "
+        "(activated fewer than 90 days ago); `too_little_history` (activated fewer than 14 "
+        "days ago) and `not_active` (not activated, pending or expired) have no pace."
+    )
+    pace_window_days: int | None = Field(description="The window's length in days.")
+    pace_window_used: int | float | None = Field(
+        description="Net use in the window (uses less refunds; reservations and settlements "
+        "for hours), never below 0."
+    )
+    pace: int | float | None = Field(description="Net use per 30 days at the window's pace.")
+    ends_on: datetime.date | None = Field(
+        description="The last day the balance can be used: its expiry, or the end of the "
+        "membership it goes with when that comes first."
+    )
+
+
 class BenefitOut(Out):
     id: int
     benefit: str
@@ -123,6 +158,9 @@ class BenefitOut(Out):
     access_id: str | None
     contract_id: str | None
     activation: ActivationOut | None
+    forecast: ForecastOut = Field(
+        description="When it runs out and how much will expire unused, at the current pace."
+    )
 
 
 class Notice(Schema):

@@ -1,18 +1,26 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from partnerdesk.benefits.forecast import balance_ends_on
+from partnerdesk.benefits.models import Unit, in_unit
 from partnerdesk.core.models import OrganizationScopedQuerySet
+from partnerdesk.core.quantities import amount_text
 
 USAGE_THRESHOLDS = (50, 75, 90, 100)  # per cent of the allowance used
 EXPIRY_THRESHOLDS = (60, 30, 7)  # days before the entitlement expires
+# Days before expiry from which a forecast of more than half of the allowance expiring
+# unused is told (once per entitlement: its notice's threshold is this number).
+UNUSED_NOTICE_DAYS = 30
 
 
 class NoticeKind(models.TextChoices):
     USAGE = "usage", _("Incidents used")
     EXPIRY = "expiry", _("Expiry ahead")
+    UNUSED = "unused", _("Forecast to expire unused")
 
 
 class Notice(models.Model):
@@ -33,6 +41,8 @@ class Notice(models.Model):
     )
     kind = models.CharField(_("kind"), max_length=16, choices=NoticeKind.choices)
     threshold = models.PositiveSmallIntegerField(_("threshold"))
+    # An unused notice's forecast when it was recorded, in ledger units (hours in minutes).
+    amount = models.PositiveIntegerField(_("amount"), null=True, blank=True)
     created_at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
 
     objects = OrganizationScopedQuerySet.as_manager()
@@ -61,11 +71,46 @@ class Notice(models.Model):
                 "benefit": name,
                 "percent": self.threshold,
             }
+        if self.kind == NoticeKind.UNUSED:
+            return self._unused_message(name)
         return ngettext(
             "%(benefit)s expires in %(days)d day.",
             "%(benefit)s expires in %(days)d days.",
             self.threshold,
         ) % {"benefit": name, "days": self.threshold}
+
+    def _unused_message(self, name: str) -> str:
+        unit = self.entitlement.benefit.unit
+        amount = in_unit(self.amount or 0, unit)
+        ends_on = balance_ends_on(self.entitlement)
+        values = {
+            "benefit": name,
+            "count": amount_text(amount),
+            "date": date_format(ends_on, "DATE_FORMAT") if ends_on else "",
+        }
+        # A fraction of an hour takes the plural form for 2, as everywhere ("7,5 часа").
+        n = amount if isinstance(amount, int) else 2
+        if unit == Unit.HOURS:
+            return (
+                ngettext(
+                    "%(benefit)s: about %(count)s hour will expire unused on %(date)s "
+                    "at the current pace.",
+                    "%(benefit)s: about %(count)s hours will expire unused on %(date)s "
+                    "at the current pace.",
+                    n,
+                )
+                % values
+            )
+        return (
+            ngettext(
+                "%(benefit)s: about %(count)s incident will expire unused on %(date)s "
+                "at the current pace.",
+                "%(benefit)s: about %(count)s incidents will expire unused on %(date)s "
+                "at the current pace.",
+                n,
+            )
+            % values
+        )
 
 
 class NoticeRead(models.Model):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+from fractions import Fraction
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -12,13 +13,21 @@ from django.utils import timezone, translation
 
 from partnerdesk.accounts.models import User
 from partnerdesk.benefits.events import of_entitlement
+from partnerdesk.benefits.forecast import (
+    Forecast,
+    balance_ends_on,
+    entitlement_forecasts,
+    unused_share_above,
+)
 from partnerdesk.benefits.locks import entitlement_lock
 from partnerdesk.benefits.models import Entitlement, EntitlementState
+from partnerdesk.core import sql
 from partnerdesk.core.emails import send_portal_mail
 from partnerdesk.events.models import EventType
 from partnerdesk.events.services import event_record
 from partnerdesk.notices.models import (
     EXPIRY_THRESHOLDS,
+    UNUSED_NOTICE_DAYS,
     USAGE_THRESHOLDS,
     Notice,
     NoticeKind,
@@ -63,6 +72,50 @@ def thresholds_due(
     return due
 
 
+# The share of the allowance forecast to expire unused beyond which partners are told.
+UNUSED_SHARE = Fraction(1, 2)
+
+
+def unused_notice_may_be_due(
+    entitlement: Entitlement, today: datetime.date, recorded: set[tuple[str, int]]
+) -> bool:
+    """Dates and records only (no forecast yet): a limited benefit within
+    ``UNUSED_NOTICE_DAYS`` days of its last day that has not had the notice."""
+    ends_on = balance_ends_on(entitlement)
+    return (
+        entitlement.allowance is not None
+        and ends_on is not None
+        and 0 <= (ends_on - today).days <= UNUSED_NOTICE_DAYS
+        and not any(kind == NoticeKind.UNUSED for kind, _ in recorded)
+    )
+
+
+def unused_notice_due(
+    entitlement: Entitlement,
+    forecast: Forecast,
+    today: datetime.date,
+    recorded: set[tuple[str, int]],
+) -> bool:
+    """Once per entitlement: more than half of its allowance is forecast to expire unused,
+    ``UNUSED_NOTICE_DAYS`` days or fewer before it does (a catch-up run that finds fewer
+    days left still tells it, once)."""
+    return unused_notice_may_be_due(entitlement, today, recorded) and unused_share_above(
+        forecast, allowance=entitlement.allowance, share=UNUSED_SHARE
+    )
+
+
+def _notices_due(
+    entitlement: Entitlement,
+    today: datetime.date,
+    recorded: set[tuple[str, int]],
+    forecast: Forecast | None,
+) -> list[tuple[str, int]]:
+    due = thresholds_due(entitlement, today, recorded)
+    if forecast is not None and unused_notice_due(entitlement, forecast, today, recorded):
+        due.append((NoticeKind.UNUSED, UNUSED_NOTICE_DAYS))
+    return due
+
+
 def _notify_one(entitlement_id: int, today: datetime.date) -> list[Notice]:
     """Under the entitlement's row lock (on SQLite, the write lock), checked again under
     it: the notices this run recorded, e-mailed once the transaction is over (never
@@ -75,8 +128,13 @@ def _notify_one(entitlement_id: int, today: datetime.date) -> list[Notice]:
         recorded = set(
             Notice.objects.filter(entitlement_id=entitlement_id).values_list("kind", "threshold")
         )
+        forecast = None
+        if unused_notice_may_be_due(entitlement, today, recorded):
+            forecast = entitlement_forecasts(entitlements=[entitlement], today=today)[
+                entitlement.pk
+            ]
         fresh = []
-        for kind, threshold in thresholds_due(entitlement, today, recorded):
+        for kind, threshold in _notices_due(entitlement, today, recorded, forecast):
             try:
                 with transaction.atomic():
                     fresh.append(
@@ -85,6 +143,7 @@ def _notify_one(entitlement_id: int, today: datetime.date) -> list[Notice]:
                             entitlement=entitlement,
                             kind=kind,
                             threshold=threshold,
+                            amount=forecast.unused_at_expiry if kind == NoticeKind.UNUSED else None,
                         )
                     )
             except IntegrityError:
@@ -107,7 +166,9 @@ def _notify_one(entitlement_id: int, today: datetime.date) -> list[Notice]:
 def notices_send_due(*, today: datetime.date | None = None) -> int:
     """Record the most pressing threshold of each kind crossed since the last run, once,
     and e-mail the partner about it; the less pressing ones crossed meanwhile count as
-    passed (``thresholds_due``). Runs under ``partnerdesk worker``, in any number of
+    passed (``thresholds_due``). And, once per entitlement, a forecast of more than half
+    of the allowance expiring unused within ``UNUSED_NOTICE_DAYS`` days
+    (``unused_notice_due``). Runs under ``partnerdesk worker``, in any number of
     workers at once; how many notices were recorded."""
     today = today or timezone.localdate()
     candidates = (
@@ -115,18 +176,23 @@ def notices_send_due(*, today: datetime.date | None = None) -> int:
         .filter(
             Q(allowance__gt=0, used__gte=F("allowance") * USAGE_THRESHOLDS[0] / 100.0)
             | Q(expires_on__lte=today + datetime.timedelta(days=max(EXPIRY_THRESHOLDS)))
+            | Q(
+                allowance__gt=0,
+                membership_ends__lte=today + datetime.timedelta(days=UNUSED_NOTICE_DAYS),
+            )
         )
+        .select_related("benefit")
         .prefetch_related("notices")
     )
-    due = [
-        entitlement.pk
-        for entitlement in candidates.iterator(chunk_size=500)
-        if thresholds_due(
-            entitlement,
-            today,
-            {(n.kind, n.threshold) for n in entitlement.notices.all()},
+    due = []
+    for chunk in sql.batched(candidates.iterator(chunk_size=500), 500):
+        recorded = {e.pk: {(n.kind, n.threshold) for n in e.notices.all()} for e in chunk}
+        # One query over the ledger per chunk, for those an unused notice may be due for.
+        forecasts = entitlement_forecasts(
+            entitlements=[e for e in chunk if unused_notice_may_be_due(e, today, recorded[e.pk])],
+            today=today,
         )
-    ]
+        due += [e.pk for e in chunk if _notices_due(e, today, recorded[e.pk], forecasts.get(e.pk))]
     return sum(len(_notify_one(pk, today)) for pk in due)
 
 

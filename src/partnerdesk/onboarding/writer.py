@@ -91,6 +91,9 @@ class _Stored:
 class ImportWriter:
     """Writes the checked organizations, a chunk at a time (see the module)."""
 
+    # What membership.changed gives as its reason: the CLI import, or the API's sync.
+    event_reason = "import"
+
     def __init__(
         self,
         *,
@@ -297,7 +300,7 @@ class ImportWriter:
             membership_changed(
                 organization,
                 memberships=[self._membership_entry(m) for m in item.memberships],
-                reason="import",
+                reason=self.event_reason,
             )
             for item, organization in zip(items, organizations, strict=True)
             if item.memberships
@@ -330,7 +333,7 @@ class ImportWriter:
             self._upsert_users(item, organization, stored.users)
             self._upsert_customers(item, organization, stored.customers[organization.pk])
             if memberships_changed:
-                events_record_many([membership_changed(organization, reason="import")])
+                events_record_many([membership_changed(organization, reason=self.event_reason)])
             if memberships_changed or organization.entitlements_synced_on is None:
                 entitlements_sync(organization=organization)
                 self.summary.entitlements_synced += 1

@@ -9,11 +9,13 @@ from django.utils.translation import gettext as _
 
 from partnerdesk.accounts.roles import Role
 from partnerdesk.benefits import selectors as benefit_selectors
+from partnerdesk.benefits.forecast import entitlement_forecasts
 from partnerdesk.benefits.messages import MEMBERSHIP_ENDED_HINT, membership_ended_text
 from partnerdesk.notices.selectors import inbox, notice_list
 from partnerdesk.notices.services import notices_mark_read
 from partnerdesk.support.selectors import support_request_list
 from partnerdesk.web.charts import entitlement_charts
+from partnerdesk.web.forecasts import forecast_lines
 
 
 @login_required
@@ -24,6 +26,7 @@ def dashboard(request):
     today = timezone.localdate()
     entitlements = benefit_selectors.benefit_list(user=user) if user.organization.in_mpn else []
     charts = entitlement_charts(entitlements, today)
+    forecasts = entitlement_forecasts(entitlements=entitlements, today=today)
     ended_on = (
         benefit_selectors.membership_ended_on(organization=user.organization, today=today)
         if not entitlements
@@ -33,7 +36,10 @@ def dashboard(request):
         request,
         "partnerdesk/dashboard.html",
         {
-            "cards": [(e, e.status_on(today), charts[e.pk]) for e in entitlements],
+            "cards": [
+                (e, e.status_on(today), charts[e.pk], forecast_lines(forecasts[e.pk]))
+                for e in entitlements
+            ],
             "recent": support_request_list(user=user)[:5],
             "notices": notice_list(user=user, limit=5),
             "mpn": user.organization.in_mpn,

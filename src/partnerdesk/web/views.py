@@ -19,6 +19,7 @@ from partnerdesk.benefits.activation import (
     activation_requested_text,
     can_activate,
 )
+from partnerdesk.benefits.forecast import entitlement_forecasts
 from partnerdesk.benefits.messages import (
     MEMBERSHIP_ENDED_HINT,
     NO_BENEFITS,
@@ -28,6 +29,7 @@ from partnerdesk.benefits.messages import (
 from partnerdesk.benefits.services import entitlement_ids_viewed
 from partnerdesk.core.exceptions import ApplicationError
 from partnerdesk.web.charts import entitlement_charts
+from partnerdesk.web.forecasts import forecast_lines
 
 
 def problem_page(request, error: ApplicationError):
@@ -112,6 +114,9 @@ def benefit_detail(request, pk: int):
             "activatable": entitlement.can_be_activated_on(today),
             "ledger": selectors.entitlement_ledger(entitlement=entitlement),
             "chart": entitlement_charts([entitlement], today, wide=True)[entitlement.pk],
+            "forecast": forecast_lines(
+                entitlement_forecasts(entitlements=[entitlement], today=today)[entitlement.pk]
+            ),
         },
     )
 

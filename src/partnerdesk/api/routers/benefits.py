@@ -6,6 +6,7 @@ from partnerdesk.api.problems import COMMON_ERRORS, Problem
 from partnerdesk.api.schemas import BenefitList, BenefitOut, LedgerList
 from partnerdesk.benefits import selectors
 from partnerdesk.benefits.activation import activation_request
+from partnerdesk.benefits.forecast import Forecast, entitlement_forecasts
 from partnerdesk.benefits.messages import (
     MEMBERSHIP_ENDED_HINT,
     NO_BENEFITS,
@@ -38,7 +39,20 @@ def _program_code(entitlement: Entitlement) -> str | None:
     return program.code if program is not None else None
 
 
-def benefit_out(entitlement: Entitlement, today) -> dict:
+def forecast_out(forecast: Forecast) -> dict:
+    return {
+        "runs_out_on": forecast.runs_out_on,
+        "unused_at_expiry": json_number(forecast.unused_in_unit),
+        "outlook": None if forecast.outlook is None else str(forecast.outlook),
+        "basis": str(forecast.basis),
+        "pace_window_days": forecast.window_days,
+        "pace_window_used": json_number(forecast.window_used_in_unit),
+        "pace": json_number(forecast.pace_in_unit),
+        "ends_on": forecast.ends_on,
+    }
+
+
+def benefit_out(entitlement: Entitlement, today, forecast: Forecast) -> dict:
     return {
         "id": entitlement.pk,
         "benefit": entitlement.benefit.code,
@@ -57,7 +71,14 @@ def benefit_out(entitlement: Entitlement, today) -> dict:
         "access_id": entitlement.access_id,
         "contract_id": entitlement.contract_id,
         "activation": activation_out(entitlement.latest_activation),
+        "forecast": forecast_out(forecast),
     }
+
+
+def benefit_one(entitlement: Entitlement) -> dict:
+    today = timezone.localdate()
+    forecasts = entitlement_forecasts(entitlements=[entitlement], today=today)
+    return benefit_out(entitlement, today, forecasts[entitlement.pk])
 
 
 @router.get(
@@ -72,7 +93,9 @@ def benefit_out(entitlement: Entitlement, today) -> dict:
 )
 def benefit_list(request: HttpRequest):
     today = timezone.localdate()
-    items = [benefit_out(e, today) for e in selectors.benefit_list(user=request.auth)]
+    entitlements = selectors.benefit_list(user=request.auth)
+    forecasts = entitlement_forecasts(entitlements=entitlements, today=today)
+    items = [benefit_out(e, today, forecasts[e.pk]) for e in entitlements]
     notice = None
     if not items:
         ended_on = selectors.membership_ended_on(
@@ -94,7 +117,7 @@ def benefit_list(request: HttpRequest):
 def benefit_detail(request: HttpRequest, benefit_id: int):
     entitlement = selectors.benefit_get(user=request.auth, entitlement_id=benefit_id)
     entitlement_ids_viewed(user=request.auth, entitlement=entitlement)
-    return benefit_out(entitlement, timezone.localdate())
+    return benefit_one(entitlement)
 
 
 @router.get(
@@ -121,4 +144,4 @@ def benefit_activate(request: HttpRequest, benefit_id: int):
     activation_request(user=request.auth, entitlement_id=benefit_id)
     entitlement = selectors.benefit_get(user=request.auth, entitlement_id=benefit_id)
     pending = entitlement.state == EntitlementState.ACTIVATION_PENDING
-    return Status(202 if pending else 200, benefit_out(entitlement, timezone.localdate()))
+    return Status(202 if pending else 200, benefit_one(entitlement))
