@@ -227,6 +227,7 @@ def measure(kind: str, args) -> dict:
             results[f"create_{label}"] = wrk(
                 server.url, "create.lua", args.seconds, args.connections, **load
             )
+        results[f"ledger_export_{label}"] = export_ledger(env, label)
     check = subprocess.run(
         [str(VENV / "partnerdesk"), "reconcile"], env=env, capture_output=True, text=True
     )
@@ -273,6 +274,83 @@ def export_requests(env: dict) -> dict:
         "seconds": time.monotonic() - began,
         "peak_mb": usage.ru_maxrss * 1024 / 1e6,
     }
+
+
+def export_ledger(env: dict, label: str) -> dict:
+    """`partnerdesk export-ledger` (every organization's ledger, the operators' export) in
+    a process of its own, writing its file: its peak memory (from ``wait4``, that process
+    alone) and time, and the rows it wrote."""
+    output = WORK / f"ledger-{label}.csv"
+    began = time.monotonic()
+    process = subprocess.Popen(
+        [str(VENV / "partnerdesk"), "export-ledger", f"--output={output}"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    errors = process.stderr.read()
+    _pid, status, usage = os.wait4(process.pid, 0)
+    seconds = time.monotonic() - began
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"export-ledger failed:\n{errors}")
+    with output.open(encoding="utf-8", newline="") as written:
+        rows = sum(1 for _line in written) - 1  # no cell holds a line break
+    size = output.stat().st_size
+    output.unlink()
+    peak_mb = usage.ru_maxrss * 1024 / 1e6  # kilobytes on Linux
+    log(f"ledger export: {rows:,} rows in {seconds:.1f} s, peak {peak_mb:.0f} MB")
+    return {"rows": rows, "mb": size / 1e6, "seconds": seconds, "peak_mb": peak_mb}
+
+
+def ledger_export_steps(kind: str, args) -> dict:
+    """Only the ledger export, at two sizes of one database: ``--ledger-rows`` (small,
+    large) ledger entries, each organization's two grants and its requests' charges."""
+    env = environment(fresh_database(kind, args.ledger_database))
+    partnerdesk(env, "migrate", "--noinput")
+    results: dict = {}
+    stored = {"organizations": 0, "requests": 0}
+    for label, rows in zip(SIZES, args.ledger_rows, strict=True):
+        # 8 requests an organization, all charged: 10 ledger entries an organization.
+        organizations = rows // 10 - stored["organizations"]
+        requests = organizations * 8
+        log(f"{kind}: generating {organizations:,} organizations, {requests:,} requests")
+        began = time.monotonic()
+        generate_dataset(
+            env,
+            start=stored["organizations"],
+            organizations=organizations,
+            requests=requests,
+            writers=0,
+        )
+        results[f"generate_{label}_s"] = time.monotonic() - began
+        stored = {
+            "organizations": stored["organizations"] + organizations,
+            "requests": stored["requests"] + requests,
+        }
+        results[f"ledger_export_{label}"] = export_ledger(env, label)
+    return results
+
+
+def ledger_export_lines(r: dict) -> list[str]:
+    """The export's figures at both sizes, and whether its memory stayed flat."""
+    small, large = r.get("ledger_export_small"), r.get("ledger_export_large")
+    if not (small and large):
+        return []
+    growth = _change(small["peak_mb"], large["peak_mb"])
+    flat = growth <= 0.10
+    return [
+        "\n| ledger export (`partnerdesk export-ledger`) | rows | MB written | s | peak MB |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {label} | {e['rows']:,} | {e['mb']:.0f} | {e['seconds']:.1f} | {e['peak_mb']:.0f} |"
+            for label, e in (("small", small), ("large", large))
+        ),
+        f"\n- ledger export: peak memory at {large['rows']:,} rows within 10 % of "
+        f"{small['rows']:,} rows': {growth:+.0%} — {'met' if flat else '**missed**'}",
+        f"- … and < 300 MB: {large['peak_mb']:.0f} MB — "
+        f"{'met' if large['peak_mb'] < 300 else '**missed**'}",
+    ]
 
 
 def import_organizations(kind: str, count: int) -> dict:
@@ -589,6 +667,7 @@ def database_table(kind: str, r: dict) -> list[str]:
     )
     lines.append(f"\ntargets ({kind}):\n")
     lines += [f"- {t.text}: {t.figure} — {t.mark()}" for t in found if t.text]
+    lines += ledger_export_lines(r)
     return lines
 
 
@@ -610,7 +689,34 @@ def main() -> None:
     parser.add_argument(
         "--compare-servers", action="store_true", help="Only measure gunicorn against granian."
     )
+    parser.add_argument(
+        "--ledger-export",
+        action="store_true",
+        help="Only measure the ledger export's memory and time, at --ledger-rows.",
+    )
+    parser.add_argument(
+        "--ledger-rows",
+        type=lambda text: tuple(int(n) for n in text.split(",")),
+        default=(100_000, 1_000_000),
+        help="The ledger entries for --ledger-export, small and large (default 100000,1000000).",
+    )
+    parser.add_argument(
+        "--ledger-database",
+        default="partnerdesk_ledger",
+        help="The database --ledger-export makes afresh (a SQLite file in var/bench).",
+    )
     args = parser.parse_args()
+    if args.ledger_export:
+        WORK.mkdir(parents=True, exist_ok=True)
+        for kind in args.databases.split(","):
+            results = ledger_export_steps(kind, args)
+            print(f"\n**{kind}**")
+            print("\n".join(ledger_export_lines(results)))
+            print(
+                f"\nDataset generation: {results['generate_small_s']:.1f} s, then "
+                f"{results['generate_large_s']:.1f} s"
+            )
+        return
     if not args.compare_servers and (
         args.organizations <= args.small_organizations or args.requests <= args.small_requests
     ):

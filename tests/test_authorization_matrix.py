@@ -61,6 +61,9 @@ API = {
     ("GET", "/api/v1/benefits/{benefit_id}/ledger"): expect(
         anonymous={401}, outsider={404}, operator={403}, partners=OK
     ),
+    ("GET", "/api/v1/benefits/{benefit_id}/statement"): expect(
+        anonymous={401}, outsider={404}, operator={403}, partners=OK
+    ),
     ("GET", "/api/v1/products"): expect(anonymous={401}, default=OK),
     ("GET", "/api/v1/support-topics"): expect(anonymous={401}, default=OK),
     ("POST", "/api/v1/support-requests"): expect(
@@ -139,6 +142,7 @@ PAGES = {
     "benefits": expect(anonymous=SIGN_IN, operator={403}, default=OK),
     "benefit_detail": expect(anonymous=SIGN_IN, outsider={404}, operator={403}, partners=OK),
     "benefit_activate": expect(anonymous=SIGN_IN, outsider={404}, operator={403}, partners={302}),
+    "benefit_statement": expect(anonymous=SIGN_IN, outsider={404}, operator={403}, partners=OK),
     "plans": expect(anonymous=SIGN_IN, default=OK),
     "requests": expect(anonymous=SIGN_IN, default=OK),
     "request_new": expect(anonymous=SIGN_IN, operator={403}, default=OK),
@@ -159,6 +163,8 @@ PAGES = {
     "staff_home": expect(anonymous=SIGN_IN, operator=OK, default={403}),
     "staff_queue": expect(anonymous=SIGN_IN, operator=OK, default={403}),
     "staff_sla": expect(anonymous=SIGN_IN, operator=OK, default={403}),
+    "staff_ledger_export": expect(anonymous=SIGN_IN, operator=OK, default={403}),
+    "staff_requests_export": expect(anonymous=SIGN_IN, operator=OK, default={403}),
     "staff_request": expect(anonymous=SIGN_IN, operator=OK, default={403}),
     "staff_pick_up": expect(anonymous=SIGN_IN, operator={302}, default={403}),
     "staff_assign": expect(anonymous=SIGN_IN, operator={302}, default={403}),
@@ -328,6 +334,7 @@ def test_portal_matrix(client, world):
             args = {
                 "benefit_detail": [contract.pk],
                 "benefit_activate": [contract.pk],
+                "benefit_statement": [contract.pk],
                 "request_detail": [support_request.pk],
                 "request_withdraw": [support_request.pk],
                 "request_note": [support_request.pk],

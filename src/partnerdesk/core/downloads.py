@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponse
 
 # What a browser may do with the answer if it rendered it anyway: nothing.
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
@@ -28,4 +28,14 @@ def download_response(file, *, name: str, content_type: str, size: int | None = 
     response["Cross-Origin-Resource-Policy"] = "same-origin"
     if size is not None:
         response["Content-Length"] = str(size)
+    return response
+
+
+def file_attachment(content: bytes, *, name: str, content_type: str) -> HttpResponse:
+    """A file made for the reader (a statement), sent as an attachment and kept by no
+    cache on the way."""
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = content_disposition(name)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
     return response

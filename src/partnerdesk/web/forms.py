@@ -274,3 +274,25 @@ class TimeEntryForm(forms.Form):
 
     minutes = forms.IntegerField(label=_("Minutes"), min_value=1, max_value=TIME_ENTRY_MAX_MINUTES)
     note = text(_("Note"), 300, required=False)
+
+
+class StatementForm(forms.Form):
+    """A benefit statement's period and format, as the benefit page's small GET form
+    sends them (``from`` and ``to``, YYYY-MM-DD, both optional; ``format`` csv or pdf)."""
+
+    format = forms.ChoiceField(choices=[("csv", "CSV"), ("pdf", "PDF")], required=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # "from" is a Python keyword: the fields are named here, as the query names them.
+        for name, label in (("from", _("From")), ("to", _("To"))):
+            self.fields[name] = forms.DateField(
+                label=label, required=False, input_formats=["%Y-%m-%d"]
+            )
+
+    def errors_as_paths(self) -> list[dict[str, str]]:
+        return [
+            {"path": name, "message": str(message)}
+            for name, messages in self.errors.items()
+            for message in messages
+        ]

@@ -27,9 +27,12 @@ from partnerdesk.benefits.messages import (
     membership_ended_text,
 )
 from partnerdesk.benefits.services import entitlement_ids_viewed
-from partnerdesk.core.exceptions import ApplicationError
+from partnerdesk.benefits.statements import benefit_statement, statement_period
+from partnerdesk.core.downloads import file_attachment
+from partnerdesk.core.exceptions import ApplicationError, ValidationFailed
 from partnerdesk.web.charts import entitlement_charts
 from partnerdesk.web.forecasts import forecast_lines
+from partnerdesk.web.forms import StatementForm
 
 
 def problem_page(request, error: ApplicationError):
@@ -117,7 +120,29 @@ def benefit_detail(request, pk: int):
             "forecast": forecast_lines(
                 entitlement_forecasts(entitlements=[entitlement], today=today)[entitlement.pk]
             ),
+            "statement_period": statement_period(
+                entitlement=entitlement, start=None, end=None, today=today
+            ),
         },
+    )
+
+
+@login_required
+@shows_application_errors
+def benefit_statement_download(request, pk: int):
+    """The benefit's ledger statement for the period chosen on its page, as a file."""
+    form = StatementForm(request.GET)
+    if not form.is_valid():
+        raise ValidationFailed(form.errors_as_paths())
+    statement = benefit_statement(
+        user=request.user,
+        entitlement_id=pk,
+        start=form.cleaned_data["from"],
+        end=form.cleaned_data["to"],
+        file_format=form.cleaned_data["format"] or "csv",
+    )
+    return file_attachment(
+        statement.content, name=statement.filename, content_type=statement.content_type
     )
 
 

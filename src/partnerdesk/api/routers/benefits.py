@@ -1,8 +1,11 @@
+from typing import Literal
+
 from django.http import HttpRequest
 from django.utils import timezone
-from ninja import Router, Status
+from ninja import Field, Query, Router, Schema, Status
 
 from partnerdesk.api.problems import COMMON_ERRORS, Problem
+from partnerdesk.api.routers.support import DateIn
 from partnerdesk.api.schemas import BenefitList, BenefitOut, LedgerList
 from partnerdesk.benefits import selectors
 from partnerdesk.benefits.activation import activation_request
@@ -15,6 +18,8 @@ from partnerdesk.benefits.messages import (
 )
 from partnerdesk.benefits.models import Activation, Entitlement, EntitlementState
 from partnerdesk.benefits.services import entitlement_ids_viewed
+from partnerdesk.benefits.statements import benefit_statement
+from partnerdesk.core.downloads import file_attachment
 from partnerdesk.core.quantities import json_number
 from partnerdesk.partners.catalog_snapshot import programs_by_id
 
@@ -127,6 +132,51 @@ def benefit_detail(request: HttpRequest, benefit_id: int):
 )
 def benefit_ledger(request: HttpRequest, benefit_id: int):
     return {"items": selectors.ledger_list(user=request.auth, entitlement_id=benefit_id)}
+
+
+class StatementQuery(Schema):
+    start: DateIn | None = Field(None, alias="from")
+    end: DateIn | None = Field(None, alias="to")
+    format: Literal["csv", "pdf"] = "csv"
+
+
+@router.get(
+    "/benefits/{benefit_id}/statement",
+    response={200: None, 404: Problem, **COMMON_ERRORS},
+    summary="A benefit's ledger statement (CSV or PDF)",
+    description=(
+        "The ledger of one benefit over the days `from` to `to` (YYYY-MM-DD, both "
+        "included; `to` before `from` is a 422 `validation_error`): the opening balance, "
+        "every entry, the closing balance and the totals, in the benefit's unit (hours "
+        "for advisory hours). Without `from` it starts on the day the benefit was "
+        "created; without `to` it ends today. `format`: `csv` (default; UTF-8 with a "
+        "byte-order mark; the first row is `opening_balance`, the last `closing_balance` "
+        "with the period's net change as its `delta`) or `pdf` (in the organization's "
+        "language). Sent as an attachment."
+    ),
+    openapi_extra={
+        "responses": {
+            200: {
+                "description": "The statement",
+                "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                },
+            }
+        }
+    },
+)
+def benefit_statement_file(request: HttpRequest, benefit_id: int, query: Query[StatementQuery]):
+    statement = benefit_statement(
+        user=request.auth,
+        entitlement_id=benefit_id,
+        start=query.start,
+        end=query.end,
+        file_format=query.format,
+    )
+    return file_attachment(
+        statement.content, name=statement.filename, content_type=statement.content_type
+    )
 
 
 @router.post(
