@@ -25,6 +25,7 @@ LAYERS = [
     "support",
     "notices",
     "onboarding",
+    "webhooks",
     "api",
     "web",
 ]

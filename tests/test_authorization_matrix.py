@@ -123,6 +123,18 @@ API = {
     # Operator tokens only (test_admin_organizations): not even a staff user's plain token.
     ("PUT", "/api/v1/admin/organizations/{partner_id}"): expect(anonymous={401}, default={403}),
     ("GET", "/api/v1/admin/organizations/{partner_id}"): expect(anonymous={401}, default={403}),
+    # Operator tokens only too (test_webhooks): refused before the endpoint is looked up.
+    ("POST", "/api/v1/admin/webhooks"): expect(anonymous={401}, default={403}),
+    ("GET", "/api/v1/admin/webhooks"): expect(anonymous={401}, default={403}),
+    ("GET", "/api/v1/admin/webhooks/{endpoint_id}"): expect(anonymous={401}, default={403}),
+    ("DELETE", "/api/v1/admin/webhooks/{endpoint_id}"): expect(anonymous={401}, default={403}),
+    ("POST", "/api/v1/admin/webhooks/{endpoint_id}/resume"): expect(anonymous={401}, default={403}),
+    ("GET", "/api/v1/admin/webhooks/{endpoint_id}/deliveries"): expect(
+        anonymous={401}, default={403}
+    ),
+    ("POST", "/api/v1/admin/webhooks/deliveries/{delivery_id}/replay"): expect(
+        anonymous={401}, default={403}
+    ),
 }
 # Public, and the same for everyone.
 API_DOCUMENTS = {("GET", "/api/v1/openapi.json"), ("GET", "/api/v1/docs")}
@@ -291,6 +303,8 @@ def test_api_matrix(live_server, world):
                 request_id=support_request.pk,
                 attachment_id=attachment_id,
                 partner_id=contract.organization.partner_id,
+                endpoint_id=1,
+                delivery_id=1,
             )
             body = {
                 "/api/v1/support-requests": {

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "partnerdesk.support",
     "partnerdesk.onboarding",
     "partnerdesk.notices",
+    "partnerdesk.webhooks",
     "partnerdesk.api",
     "django_tasks",
     "partnerdesk.core.admin_apps.TaskResultsConfig",  # django_tasks_db
@@ -299,6 +300,32 @@ PARTNERDESK_PERIODIC_JOBS = [
     "partnerdesk.notices.clock.clock_notices_send_due",
     "partnerdesk.notices.requests.request_notices_opened_due",
 ]
+# --- Webhooks (webhooks/; docs/webhooks.md) ---------------------------------------------
+# A second thread of `partnerdesk worker` runs these every PARTNERDESK_DELIVERY_INTERVAL
+# seconds: publish the outbox, then fan out and deliver the webhooks that are due.
+PARTNERDESK_DELIVERY_JOBS = [
+    "partnerdesk.events.services.events_publish_all",
+    "partnerdesk.webhooks.services.webhooks_deliver_due",
+]
+PARTNERDESK_DELIVERY_INTERVAL = float(os.environ.get("PARTNERDESK_DELIVERY_INTERVAL", "1"))
+# Loopback and private addresses (tests, single-host setups); never link-local.
+PARTNERDESK_WEBHOOKS_ALLOW_PRIVATE = env_bool("PARTNERDESK_WEBHOOKS_ALLOW_PRIVATE", False)
+PARTNERDESK_WEBHOOKS_CONNECT_TIMEOUT = float(
+    os.environ.get("PARTNERDESK_WEBHOOKS_CONNECT_TIMEOUT", "5")
+)
+PARTNERDESK_WEBHOOKS_TIMEOUT = float(os.environ.get("PARTNERDESK_WEBHOOKS_TIMEOUT", "10"))
+# Seconds to wait after each failed try (Standard Webhooks' schedule, about a day in all);
+# after the try that follows the last wait the endpoint is failing.
+PARTNERDESK_WEBHOOKS_RETRY_SCHEDULE = os.environ.get(
+    "PARTNERDESK_WEBHOOKS_RETRY_SCHEDULE", "5,300,1800,7200,18000,36000,36000"
+)
+# A claimed delivery is another worker's to send after this many seconds (its worker
+# died): longer than a try can take (the timeouts above).
+PARTNERDESK_WEBHOOKS_LEASE = float(os.environ.get("PARTNERDESK_WEBHOOKS_LEASE", "60"))
+PARTNERDESK_WEBHOOKS_CONCURRENCY = int(os.environ.get("PARTNERDESK_WEBHOOKS_CONCURRENCY", "4"))
+PARTNERDESK_WEBHOOKS_ROUND_SECONDS = float(
+    os.environ.get("PARTNERDESK_WEBHOOKS_ROUND_SECONDS", "30")
+)
 # Where people reach partnerdesk: the links in e-mails (a request's page) start with it.
 PARTNERDESK_BASE_URL = os.environ.get("PARTNERDESK_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
 

@@ -6,6 +6,7 @@ from partnerdesk.api.docs import OfflineSwagger
 from partnerdesk.api.problems import install_problem_handlers
 from partnerdesk.api.routers import (
     admin_organizations,
+    admin_webhooks,
     attachments,
     benefits,
     customers,
@@ -61,3 +62,4 @@ api.add_router("", customers.router)
 api.add_router("", attachments.router)
 api.add_router("", events.router)
 api.add_router("", admin_organizations.router)
+api.add_router("", admin_webhooks.router)

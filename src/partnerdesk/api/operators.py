@@ -8,6 +8,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from partnerdesk.accounts.models import TokenScope, User
+from partnerdesk.api.auth import BearerToken, PortalSession
 from partnerdesk.core.exceptions import OperatorRequired
 
 
@@ -22,3 +23,28 @@ def operator_of(request: HttpRequest) -> User:
     if not is_operator(user):
         raise OperatorRequired()
     return user
+
+
+class OperatorToken(BearerToken):
+    """A token that is not an operator's is refused before anything else is looked at
+    (the body's validation included): 403 ``operator_required``, the same for every
+    route and every body."""
+
+    def authenticate(self, request: HttpRequest, token: str):
+        user = super().authenticate(request, token)
+        if user is not None and not is_operator(user):
+            raise OperatorRequired()
+        return user
+
+
+class OperatorSession(PortalSession):
+    """The portal's session never opens an operator endpoint, a staff user's included."""
+
+    def authenticate(self, request: HttpRequest, key):
+        if super().authenticate(request, key) is not None:
+            raise OperatorRequired()
+        return None
+
+
+# The auth of the operators' routers (ninja runs it before parsing the body).
+OPERATOR_AUTH = [OperatorToken(), OperatorSession()]

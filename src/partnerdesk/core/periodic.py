@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -29,9 +29,14 @@ JOB_ATTEMPTS = 4
 JOB_BACKOFF_CAP = 5.0
 
 
-def run_periodic_jobs(*, sleep: Callable[[float], object] | None = None) -> dict[str, object]:
+def run_periodic_jobs(
+    *, sleep: Callable[[float], object] | None = None, jobs: Sequence[str] | None = None
+) -> dict[str, object]:
+    """The housekeeping and ``PARTNERDESK_PERIODIC_JOBS``; or, given ``jobs``, those
+    alone (the delivery thread's ``PARTNERDESK_DELIVERY_JOBS``)."""
     results: dict[str, object] = {}
-    for path in [*HOUSEKEEPING, *settings.PARTNERDESK_PERIODIC_JOBS]:
+    paths = [*HOUSEKEEPING, *settings.PARTNERDESK_PERIODIC_JOBS] if jobs is None else list(jobs)
+    for path in paths:
         try:
             results[path] = retry_transient(
                 import_string(path),
@@ -52,17 +57,21 @@ def run_periodic_jobs(*, sleep: Callable[[float], object] | None = None) -> dict
 
 
 class PeriodicThread(threading.Thread):
-    """Runs the periodic jobs at once, then every ``interval`` seconds until stopped."""
+    """Runs the periodic jobs (or ``jobs``) at once, then every ``interval`` seconds
+    until stopped."""
 
-    def __init__(self, interval: float) -> None:
-        super().__init__(name="partnerdesk-periodic", daemon=True)
+    def __init__(
+        self, interval: float, *, jobs: Sequence[str] | None = None, name: str = "periodic"
+    ) -> None:
+        super().__init__(name=f"partnerdesk-{name}", daemon=True)
         self.interval = interval
+        self.jobs = jobs
         self.stopped = threading.Event()
 
     def run(self) -> None:
         while not self.stopped.is_set():
             try:
-                run_periodic_jobs(sleep=self.stopped.wait)
+                run_periodic_jobs(sleep=self.stopped.wait, jobs=self.jobs)
             except Exception:  # never let the thread die: the next round may succeed
                 logger.exception("periodic jobs failed")
             if self.stopped.wait(self.interval):

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Status
 from pydantic import Field
 
-from partnerdesk.api.operators import operator_of
+from partnerdesk.api.operators import OPERATOR_AUTH, operator_of
 from partnerdesk.api.problems import COMMON_ERRORS, Problem
 from partnerdesk.api.schemas import Out
 from partnerdesk.core.exceptions import ValidationFailed
@@ -21,7 +21,7 @@ from partnerdesk.onboarding import selectors
 from partnerdesk.onboarding.services import organization_sync
 from partnerdesk.partners.import_schema import OrganizationIn
 
-router = Router(tags=["operators"])
+router = Router(tags=["operators"], auth=OPERATOR_AUTH)
 
 
 class ContactOut(Out):

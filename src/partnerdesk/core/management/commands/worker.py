@@ -18,7 +18,8 @@ ONCE_MAX_FAILURES = 8
 class Command(BaseCommand):
     help = (
         "Run background tasks (the database queue, or RQ when REDIS_URL is set) and the "
-        "periodic jobs. With --once: run everything that is due now, then exit. Transient "
+        "periodic jobs, and (a thread of its own) publishes events and delivers webhooks. "
+        "With --once: run everything that is due now, then exit. Transient "
         "database errors (locked, connection lost, serialization) are retried with "
         "backoff; the worker exits (non-zero) only on an error that is not."
     )
@@ -36,14 +37,24 @@ class Command(BaseCommand):
         if verbosity:
             logging.getLogger("partnerdesk.worker").setLevel(logging.INFO)
             logging.getLogger("django_tasks").setLevel(logging.INFO)
-        periodic = None
+        threads = []
         if once:
             # First the sweep: it completes anything a killed worker left half done.
             run_periodic_jobs()
+            run_periodic_jobs(jobs=settings.PARTNERDESK_DELIVERY_JOBS)
         else:
-            # The thread starts with a round of the periodic jobs, beside the queue.
-            periodic = PeriodicThread(settings.PARTNERDESK_PERIODIC_INTERVAL)
-            periodic.start()
+            # The threads start with a round of their jobs, beside the queue: the periodic
+            # jobs, and the outbox's (publishing, webhooks) on a shorter interval.
+            threads = [
+                PeriodicThread(settings.PARTNERDESK_PERIODIC_INTERVAL),
+                PeriodicThread(
+                    settings.PARTNERDESK_DELIVERY_INTERVAL,
+                    jobs=settings.PARTNERDESK_DELIVERY_JOBS,
+                    name="delivery",
+                ),
+            ]
+            for thread in threads:
+                thread.start()
         try:
             if settings.REDIS_URL:
                 self.run_rq(once=once, verbosity=verbosity)
@@ -55,8 +66,8 @@ class Command(BaseCommand):
             )
             raise CommandError(f"the worker stopped: {type(exc).__name__}: {exc}") from exc
         finally:
-            if periodic is not None:
-                periodic.stop()
+            for thread in threads:
+                thread.stop()
 
     def run_rq(self, *, once: bool, verbosity: int) -> None:
         call_command(
