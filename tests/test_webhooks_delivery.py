@@ -376,3 +376,58 @@ def test_an_endpoint_that_keeps_failing_is_failing_the_operators_are_told_and_it
     assert [r.json["data"]["n"] for r in after] == [0, 1, 2, 0]
     assert after[0].msg_id == after[3].msg_id
     assert len(read_mails(worker.mail)) == 1  # told once
+
+
+def test_a_partners_request_reaches_the_crm_as_its_events(transactional_db, tmp_path):
+    """End to end: what the services write in their transactions (no hand-made event)
+    arrives at the receiver signed, in the order it happened, each matching its type's
+    JSON Schema (docs/events.md)."""
+    import jsonschema
+
+    from partnerdesk.benefits.models import Entitlement
+    from partnerdesk.events.schemas import DATA_SCHEMAS, ENVELOPE
+    from partnerdesk.support.services import (
+        SupportRequestDraft,
+        contract_link,
+        support_request_create,
+        support_request_withdraw,
+    )
+    from tests.factories import activate, membership, product
+
+    organization = OrganizationFactory()
+    membership(organization, "success_core", program="ai-cloud-2025")
+    with Receiver() as receiver:
+        endpoint = endpoint_for(receiver.url, organization=organization.partner_id)
+        activate(organization)
+        user = UserFactory(organization=organization)
+        contract = Entitlement.objects.get(
+            organization=organization, benefit__code="partner_cloud_support"
+        )
+        contract_link(user=user, access_id=contract.access_id, contract_id=contract.contract_id)
+        opened = support_request_create(
+            user=user,
+            draft=SupportRequestDraft(
+                product_id=product("Azure").pk, severity="B", title="Łódź VM", description="d"
+            ),
+        )
+        support_request_withdraw(user=user, request_id=opened.pk)
+        written = Event.objects.filter(organization=organization).count()
+        with Worker(tmp_path / "worker.log") as worker:
+            wait_delivered(endpoint, written, worker)
+        arrived = first_arrivals(receiver)
+    for request in receiver.requests():
+        Webhook(endpoint.secret).verify(request.body, request.headers)
+    for envelope in arrived:
+        jsonschema.validate(envelope, ENVELOPE)
+        jsonschema.validate(envelope["data"], DATA_SCHEMAS[envelope["type"]])
+    assert [e["type"] for e in arrived] == [
+        "entitlement.activated",
+        "entitlement.activated",
+        "support_request.opened",
+        "incident.charged",
+        "incident.refunded",  # the withdrawal's transaction: the refund, then the status
+        "support_request.status_changed",
+    ]
+    assert arrived[2]["data"]["support_request"]["title"] == "Łódź VM"
+    assert [e["data"]["entitlement"]["remaining"] for e in arrived[3:5]] == [1, 2]
+    assert arrived[5]["data"]["support_request"]["status"] == "closed"
