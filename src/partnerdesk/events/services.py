@@ -78,6 +78,10 @@ def _publisher_lock() -> None:
 def events_publish(*, limit: int = PUBLISH_BATCH) -> int:
     """Give the committed events without a position the next positions, in row order;
     returns how many. Safe to run in any number of processes at once (they take turns)."""
+    # A read first, outside any transaction: most rounds (every second) find nothing, and
+    # on SQLite a transaction takes the database's write lock.
+    if not Event.objects.filter(position__isnull=True).exists():
+        return 0
     with transaction.atomic():
         _publisher_lock()
         pending = list(
