@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from partnerdesk.benefits.activation import activation_request
@@ -115,6 +116,28 @@ def test_empty_sections_say_so(client, operator):
     assert "No refund yet." in html
 
 
+def test_failing_webhooks_are_told_with_a_link_to_resume_them(client, operator, settings):
+    from partnerdesk.webhooks.models import EndpointState, WebhookEndpoint
+    from partnerdesk.webhooks.services import EndpointDraft, webhook_endpoint_create
+
+    settings.PARTNERDESK_WEBHOOKS_ALLOW_PRIVATE = True
+    assert 'id="overview-webhooks"' not in client.get(reverse("web:staff_home")).content.decode()
+    healthy = webhook_endpoint_create(
+        operator=None, draft=EndpointDraft(url="http://127.0.0.1:8081/ok")
+    )
+    failing = webhook_endpoint_create(
+        operator=None, draft=EndpointDraft(url="http://127.0.0.1:8082/crm", description="CRM")
+    )
+    WebhookEndpoint.objects.filter(pk=failing.pk).update(
+        state=EndpointState.FAILING, failing_since=timezone.now()
+    )
+    html = section(client.get(reverse("web:staff_home")).content.decode(), "webhooks")
+    assert "Failing webhooks" in html and "resume each one in the admin" in html
+    change = reverse("admin:webhooks_webhookendpoint_change", args=[failing.pk])
+    assert f'href="{change}">http://127.0.0.1:8082/crm</a>' in html
+    assert "CRM" in html and healthy.url not in html
+
+
 def test_only_support_engineers_see_it(client):
     assert client.get(reverse("web:staff_home")).status_code == 302  # sign in first
     organization = OrganizationFactory()
@@ -143,8 +166,9 @@ def queries_for(client) -> int:
     return sum(1 for q in captured if not q["sql"].lstrip().upper().startswith(TRANSACTION_CONTROL))
 
 
-# The session, the user, the unread notices, then one query per section.
-BUDGET = 8
+# The session, the user, the unread notices, then one query per section (the failing
+# webhooks' included, shown only when there are some).
+BUDGET = 9
 
 
 def test_the_page_reads_a_fixed_number_of_statements(client, operator):
@@ -166,8 +190,17 @@ def test_the_overview_never_writes(operator):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_page_on_a_phone(browser, live_server, language):
+def test_the_page_on_a_phone(browser, live_server, language, settings):
+    from partnerdesk.webhooks.models import EndpointState, WebhookEndpoint
+    from partnerdesk.webhooks.services import EndpointDraft, webhook_endpoint_create
+
     desk(1)
+    settings.PARTNERDESK_WEBHOOKS_ALLOW_PRIVATE = True
+    long_url = "http://127.0.0.1:8082/hooks/partnerdesk/support-benefits/events?source=crm"
+    failing = webhook_endpoint_create(operator=None, draft=EndpointDraft(url=long_url))
+    WebhookEndpoint.objects.filter(pk=failing.pk).update(
+        state=EndpointState.FAILING, failing_since=timezone.now()
+    )
     UserFactory(organization=None, is_staff=True, email="op@vendor.example", language=language)
     context = browser.new_context(locale=LOCALES[language], viewport={"width": 390, "height": 844})
     page = context.new_page()
@@ -183,11 +216,12 @@ def test_the_page_on_a_phone(browser, live_server, language):
             "Pending activations",
             "Organizations low on incidents",
             "Recent refunds",
+            "Failing webhooks",
         ):
             expect(page.get_by_role("heading", level=2, name=t(language, title))).to_be_visible()
         # Cards, not a table cut at the edge: nothing wider than the phone.
         assert page.evaluate("document.documentElement.scrollWidth") <= 390
-        for name in ("activations", "low", "refunds", "requests"):
+        for name in ("activations", "low", "refunds", "requests", "webhooks"):
             link = page.locator(f"#overview-{name} tbody tr a").first
             expect(link).to_be_visible()
             box = link.bounding_box()

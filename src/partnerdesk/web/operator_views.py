@@ -13,6 +13,7 @@ from partnerdesk.core.downloads import content_disposition
 from partnerdesk.support.export import every_request_lines, export_filename
 from partnerdesk.support.overview import staff_overview
 from partnerdesk.web.staff_views import engineers_only
+from partnerdesk.webhooks.selectors import webhook_endpoints_failing
 
 
 @engineers_only
@@ -21,7 +22,11 @@ def staff_home(request):
     return render(
         request,
         "partnerdesk/staff_home.html",
-        {"overview": staff_overview(now=now), "now": now},
+        {
+            "overview": staff_overview(now=now),
+            "failing_webhooks": webhook_endpoints_failing(),
+            "now": now,
+        },
     )
 
 
