@@ -8,6 +8,7 @@ import secrets
 import uuid
 
 import pytest
+import requests
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import CHECKS, load_all_checks
@@ -28,6 +29,10 @@ from tests.factories import (
 from tests.helpers import ServerProcess
 
 schema = schemathesis.openapi.from_dict(api.get_openapi_schema())
+# gunicorn's limit_request_line: a longer request line (a query string of hundreds of
+# values, as the negative cases build for list and integer parameters) is answered 414 by
+# the HTTP server itself.
+REQUEST_LINE_MAX = 4094
 load_all_checks()
 ALL_CHECKS = list(CHECKS.get_all())
 
@@ -63,6 +68,14 @@ def partner_token(transactional_db):
     return token_for(user)
 
 
+def request_line_length(case, base_url: str) -> int:
+    sent = case.as_transport_kwargs(base_url=base_url)
+    prepared = requests.Request(
+        method=sent["method"], url=sent["url"], params=sent.get("params")
+    ).prepare()
+    return len(f"{prepared.method} {prepared.path_url} HTTP/1.1")
+
+
 @schema.parametrize()
 @settings(
     max_examples=25,
@@ -75,8 +88,9 @@ def test_every_operation_keeps_its_contract(case, server, partner_token):
         # A key sent again with another body is 422 by the contract: that depends on what
         # the server saw before, not on this request, so every well-formed key is new.
         case.headers["Idempotency-Key"] = f"{key[:200]}-{uuid.uuid4().hex}"
-    case.call_and_validate(
-        base_url=server.url,
-        headers={"Authorization": f"Bearer {partner_token}"},
-        checks=ALL_CHECKS,
-    )
+    headers = {"Authorization": f"Bearer {partner_token}"}
+    if request_line_length(case, server.url) > REQUEST_LINE_MAX:
+        # Refused by the HTTP server before partnerdesk sees it: not the API's contract.
+        assert case.call(base_url=server.url, headers=headers).status_code == 414
+        return
+    case.call_and_validate(base_url=server.url, headers=headers, checks=ALL_CHECKS)
