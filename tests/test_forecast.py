@@ -45,6 +45,7 @@ from tests.factories import (
     product,
     token_for,
 )
+from tests.test_dates_and_charts import long_date
 
 DAY = datetime.timedelta(days=1)
 
@@ -363,57 +364,6 @@ def test_the_api_states_the_forecast_and_its_pace(live_server, paced, today):
     assert {"runs_out_on", "unused_at_expiry", "basis", "pace_window_days", "pace"} <= set(
         forecast_schema
     )
-
-
-MONTHS = {
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-    "ru": [
-        "января",
-        "февраля",
-        "марта",
-        "апреля",
-        "мая",
-        "июня",
-        "июля",
-        "августа",
-        "сентября",
-        "октября",
-        "ноября",
-        "декабря",
-    ],
-    "pl": [
-        "stycznia",
-        "lutego",
-        "marca",
-        "kwietnia",
-        "maja",
-        "czerwca",
-        "lipca",
-        "sierpnia",
-        "września",
-        "października",
-        "listopada",
-        "grudnia",
-    ],
-}
-
-
-def long_date(day: datetime.date, language: str) -> str:
-    month = MONTHS[language][day.month - 1]
-    return f"{month} {day.day}, {day.year}" if language == "en" else f"{day.day} {month} {day.year}"
 
 
 FORECAST_TEXT = {
