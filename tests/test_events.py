@@ -30,13 +30,13 @@ from partnerdesk.onboarding.program_move import program_move
 from partnerdesk.support.assignment import support_request_assign, support_request_pick_up
 from partnerdesk.support.services import (
     SupportRequestDraft,
-    contract_link,
     support_request_close,
     support_request_create,
     support_request_withdraw,
     time_entry_add,
 )
 from tests.factories import OrganizationFactory, UserFactory, activate, membership, product
+from tests.test_hours import partner_user
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -52,18 +52,6 @@ def every_event_matches_its_schema():
         envelope = event_envelope(event)
         jsonschema.validate(envelope, ENVELOPE)
         jsonschema.validate(envelope["data"], DATA_SCHEMAS[event.type])
-
-
-def partner_user(organization=None):
-    """A user of an activated 2025 Success Core partner (2 cloud incidents, 5 hours)."""
-    if organization is None:
-        organization = OrganizationFactory()
-        membership(organization, "success_core", program="ai-cloud-2025")
-        activate(organization)
-    user = UserFactory(organization=organization)
-    for e in Entitlement.objects.filter(organization=organization, state="active"):
-        contract_link(user=user, access_id=e.access_id, contract_id=e.contract_id)
-    return user
 
 
 def draft(category="technical", estimate=None, title="A question"):

@@ -29,7 +29,7 @@ from partnerdesk.benefits.models import (
 )
 from partnerdesk.benefits.selectors import mpn_organization
 from partnerdesk.core.exceptions import NotFound, RoleRequired, ValidationFailed
-from partnerdesk.events.models import EventType
+from partnerdesk.events.models import EventType, utc_timestamp
 from partnerdesk.events.services import event_record
 from partnerdesk.partners.catalog_snapshot import programs_by_id
 from partnerdesk.partners.models import months_after
@@ -229,7 +229,7 @@ def activation_complete(
             organization_id=entitlement.organization_id,
             data={
                 "entitlement": of_entitlement(entitlement),
-                "activated_at": now.isoformat().replace("+00:00", "Z"),
+                "activated_at": utc_timestamp(now),
                 "approved_by_operator": operator is not None,
             },
             at=now,

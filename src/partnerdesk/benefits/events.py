@@ -13,7 +13,7 @@ from partnerdesk.benefits.models import in_unit
 from partnerdesk.core.quantities import json_number
 from partnerdesk.events.models import EventType
 from partnerdesk.events.services import NewEvent
-from partnerdesk.partners.catalog_snapshot import programs_by_id
+from partnerdesk.partners.catalog_snapshot import program_code
 
 # balance.low: the remaining balance falls to this share of the allowance (or below),
 # before it is used up (entitlement.exhausted then).
@@ -29,11 +29,10 @@ def entitlement_data(
     expires_on: datetime.date | None,
 ) -> dict:
     benefit = benefits_by_id()[benefit_id]
-    program = programs_by_id().get(benefit.program_id)
     return {
         "id": entitlement_id,
         "benefit": benefit.code,
-        "program": program.code if program is not None else None,
+        "program": program_code(benefit.program_id),
         "unit": benefit.unit,
         "allowance": json_number(in_unit(allowance, benefit.unit)),
         "remaining": None if allowance is None else json_number(in_unit(remaining, benefit.unit)),

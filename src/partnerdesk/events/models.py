@@ -11,11 +11,17 @@ so a cursor never skips one."""
 
 from __future__ import annotations
 
+import datetime
 import uuid
 
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+
+
+def utc_timestamp(at: datetime.datetime) -> str:
+    """A time in an event, as every event writes it: ISO 8601 in UTC, with ``Z``."""
+    return at.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
 
 
 class EventType(models.TextChoices):

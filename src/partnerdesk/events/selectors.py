@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from partnerdesk.events.models import Event
+from partnerdesk.events.models import Event, utc_timestamp
 
 MAX_PAGE = 500
 
@@ -32,7 +32,7 @@ def event_envelope(event: Event) -> dict:
         "id": event.position,
         "uid": str(event.uid),
         "type": event.type,
-        "occurred_at": event.occurred_at.isoformat().replace("+00:00", "Z"),
+        "occurred_at": utc_timestamp(event.occurred_at),
         "organization": event.organization.partner_id,
         "data": event.data,
     }

@@ -12,7 +12,7 @@ from partnerdesk.benefits.catalog_snapshot import benefits_by_id
 from partnerdesk.benefits.models import Entitlement
 from partnerdesk.core.exceptions import NotFound
 from partnerdesk.core.quantities import json_number
-from partnerdesk.partners.catalog_snapshot import programs_by_id
+from partnerdesk.partners.catalog_snapshot import program_code, programs_by_id
 from partnerdesk.partners.models import Organization
 
 
@@ -74,7 +74,6 @@ def organization_benefits(
     """The organization's current entitlements, as its memberships derived them: what
     each grants, from which offers, and until when."""
     benefits = benefits_by_id()
-    programs = programs_by_id()
     listed = []
     for entitlement in (
         Entitlement.objects.filter(organization=organization)
@@ -82,11 +81,10 @@ def organization_benefits(
         .order_by("benefit__position", "benefit__code", "pk")
     ):
         entitlement.benefit = benefits[entitlement.benefit_id]
-        program = programs.get(entitlement.benefit.program_id)
         listed.append(
             {
                 "benefit": entitlement.benefit.code,
-                "program": program.code if program is not None else None,
+                "program": program_code(entitlement.benefit.program_id),
                 "unit": entitlement.benefit.unit,
                 "offer": entitlement.offer,
                 "competency": entitlement.competency_name or None,

@@ -36,6 +36,12 @@ def programs_by_id() -> dict[int, Program]:
     return _programs.get().programs
 
 
+def program_code(program_id: int | None) -> str | None:
+    """The code of a benefit's program (``None`` for a paid plan, which has none)."""
+    program = programs_by_id().get(program_id)
+    return program.code if program is not None else None
+
+
 def offers_by_key() -> dict[tuple[int, str], ProgramOffer]:
     return _programs.get().offers
 

@@ -21,7 +21,7 @@ from partnerdesk.benefits.services import entitlement_ids_viewed
 from partnerdesk.benefits.statements import benefit_statement
 from partnerdesk.core.downloads import file_attachment
 from partnerdesk.core.quantities import json_number
-from partnerdesk.partners.catalog_snapshot import programs_by_id
+from partnerdesk.partners.catalog_snapshot import program_code
 
 router = Router(tags=["benefits"])
 
@@ -37,11 +37,6 @@ def activation_out(activation: Activation | None) -> dict | None:
         "decided_at": activation.decided_at,
         "rejection_reason": activation.rejection_reason or None,
     }
-
-
-def _program_code(entitlement: Entitlement) -> str | None:
-    program = programs_by_id().get(entitlement.benefit.program_id)
-    return program.code if program is not None else None
 
 
 def forecast_out(forecast: Forecast) -> dict:
@@ -62,7 +57,7 @@ def benefit_out(entitlement: Entitlement, today, forecast: Forecast) -> dict:
         "id": entitlement.pk,
         "benefit": entitlement.benefit.code,
         "name": entitlement.benefit.display_name,
-        "program": _program_code(entitlement),
+        "program": program_code(entitlement.benefit.program_id),
         "unit": entitlement.benefit.unit,
         "offer": entitlement.offer,
         "competency": entitlement.competency_name or None,
