@@ -2,31 +2,26 @@
 order as the list, read in chunks through a server-side cursor (PostgreSQL) and written a
 few hundred rows at a time, so a million requests never sit in memory.
 
-UTF-8 with a byte-order mark: Excel opens it with Cyrillic and Polish letters intact
-(without the mark it guesses the ANSI code page); every CSV reader that knows UTF-8
-skips it. The header names are the API's field names, the same in every language, so a
-script reads every export alike. A text cell that a spreadsheet would run as a formula
-(it starts with = + - @, a tab or a carriage return) is written with a ' in front."""
+Written as every partnerdesk CSV is (``core.csvfile``): UTF-8 with a byte-order mark
+(Excel opens it with Cyrillic and Polish letters intact; without the mark it guesses the
+ANSI code page), header names that are the API's field names, the same in every
+language, and no text cell a spreadsheet would run as a formula."""
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
 from collections.abc import Iterator
 
 from django.utils import timezone
 
 from partnerdesk.accounts.models import User
+from partnerdesk.core.csvfile import csv_pieces
 from partnerdesk.support.finding import RequestFilters, order_by_of
 from partnerdesk.support.models import SupportRequest
 from partnerdesk.support.selectors import requests_found, topic_name
 from partnerdesk.support.sla import sla_state_of
 
-BOM = "\ufeff"
 CHUNK_ROWS = 2000  # fetched from the database at a time
-FLUSH_ROWS = 500  # written to the answer at a time
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 COLUMNS = {
     "id": "id",
@@ -80,20 +75,6 @@ def export_filename(today: datetime.date | None = None, *, every: bool = False) 
     return f"{name}-{(today or timezone.localdate()).isoformat()}.csv"
 
 
-def cell(value) -> str | int:
-    """What a spreadsheet shows as it is: no formula, instants in ISO 8601."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime.datetime):
-        return value.isoformat()
-    if isinstance(value, int):
-        return value
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 def _line(values: dict, snapshot, now: datetime.datetime) -> list:
     product = snapshot.products.get(values["product_id"])
     topic = snapshot.topics.get(values["topic_id"])
@@ -103,7 +84,7 @@ def _line(values: dict, snapshot, now: datetime.datetime) -> list:
         "topic": topic_name(topic) if topic is not None else None,
         "sla_state": sla_state_of(values, now),
     }
-    return [cell(row[name]) for name in HEADER]
+    return [row[name] for name in HEADER]
 
 
 def export_lines(*, user: User, filters: RequestFilters) -> Iterator[str]:
@@ -124,14 +105,7 @@ def _lines(ordered) -> Iterator[str]:
     snapshot = catalog()
     now = timezone.now()
     rows = ordered.values_list(*COLUMNS.values()).iterator(chunk_size=CHUNK_ROWS)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write(BOM)
-    writer.writerow(HEADER)
-    for written, values in enumerate(rows, 1):
-        writer.writerow(_line(dict(zip(COLUMNS, values, strict=True)), snapshot, now))
-        if written % FLUSH_ROWS == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+    return csv_pieces(
+        HEADER,
+        (_line(dict(zip(COLUMNS, values, strict=True)), snapshot, now) for values in rows),
+    )
