@@ -28,12 +28,17 @@ def json_number(value):
     return round(float(value), 4)
 
 
+def plural_count(amount) -> int:
+    """The number that picks an amount's plural form: a fraction takes the form Russian
+    and Polish use for 2 ("7,5 часа", "7,5 godziny")."""
+    value = Decimal(str(amount))
+    return int(value) if value == value.to_integral_value() else 2
+
+
 def quantity_text(amount, unit: str) -> str:
     value = Decimal(str(amount))
-    whole = value == value.to_integral_value()
     if unit == "hours":
-        # A fraction takes the form Russian and Polish use for 2 ("7,5 часа", "7,5 godziny").
-        return ngettext("%(count)s hour", "%(count)s hours", int(value) if whole else 2) % {
+        return ngettext("%(count)s hour", "%(count)s hours", plural_count(value)) % {
             "count": amount_text(value)
         }
     return ngettext("%(count)d incident", "%(count)d incidents", int(value)) % {"count": int(value)}
@@ -42,8 +47,7 @@ def quantity_text(amount, unit: str) -> str:
 def remaining_of_text(remaining, allowance, unit: str) -> str:
     """ "12 of 50 incidents", "7.5 of 10 hours": what is left of a limited allowance."""
     value = Decimal(str(allowance))
-    whole = value == value.to_integral_value()
-    n = int(value) if whole else 2  # a fraction: the form for 2, as above
+    n = plural_count(value)
     values = {"remaining": amount_text(remaining), "count": amount_text(value)}
     if unit == "hours":
         return ngettext(

@@ -8,7 +8,7 @@ from django.utils.translation import ngettext
 from partnerdesk.benefits.forecast import balance_ends_on
 from partnerdesk.benefits.models import Unit, in_unit
 from partnerdesk.core.models import OrganizationScopedQuerySet
-from partnerdesk.core.quantities import amount_text
+from partnerdesk.core.quantities import amount_text, plural_count
 
 USAGE_THRESHOLDS = (50, 75, 90, 100)  # per cent of the allowance used
 EXPIRY_THRESHOLDS = (60, 30, 7)  # days before the entitlement expires
@@ -88,8 +88,7 @@ class Notice(models.Model):
             "count": amount_text(amount),
             "date": date_format(ends_on, "DATE_FORMAT") if ends_on else "",
         }
-        # A fraction of an hour takes the plural form for 2, as everywhere ("7,5 часа").
-        n = amount if isinstance(amount, int) else 2
+        n = plural_count(amount)
         if unit == Unit.HOURS:
             return (
                 ngettext(

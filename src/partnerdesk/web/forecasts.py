@@ -4,27 +4,18 @@ unused."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.utils.formats import date_format
 from django.utils.translation import ngettext
 
 from partnerdesk.benefits.forecast import MIN_HISTORY_DAYS, Basis, Forecast, Outlook
 from partnerdesk.benefits.models import Unit
-from partnerdesk.core.quantities import amount_text, quantity_text
-
-
-def _plural_count(amount) -> int:
-    """The number that picks the plural form: a fraction takes the form for 2, as
-    ``quantity_text`` does ("7,5 часа")."""
-    value = Decimal(str(amount))
-    return int(value) if value == value.to_integral_value() else 2
+from partnerdesk.core.quantities import amount_text, plural_count, quantity_text
 
 
 def unused_text(amount, unit: str, day) -> str:
     """ "About 3 incidents will expire unused on March 31, 2027." """
     values = {"count": amount_text(amount), "date": date_format(day, "DATE_FORMAT")}
-    n = _plural_count(amount)
+    n = plural_count(amount)
     if unit == Unit.HOURS:
         return (
             ngettext(
